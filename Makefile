@@ -1,0 +1,52 @@
+# Two commands: `make run` builds everything on the demo (or your) data, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export SEGMENTS_DUCKDB_PATH ?= warehouse/segments.duckdb
+# The database `make test` builds on: separate from the one `make run` fills.
+TEST_DUCKDB_PATH ?= warehouse/test.duckdb
+# Demo data size for `make run` (about 100 lines per customer).
+DEMO_CUSTOMERS ?= 5000
+DEMO_MONTHS ?= 25
+
+.PHONY: run test env pytest dbt-test lint clean
+
+$(STAMP): requirements.lock python_jobs/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e python_jobs
+	touch $(STAMP)
+
+env: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/segmentation demo --if-empty --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS)
+	$(BIN)/dbt build
+	$(BIN)/dbt docs generate
+	$(BIN)/segmentation summary
+
+test: pytest dbt-test
+
+pytest: $(STAMP)
+	$(BIN)/pytest python_jobs/tests
+
+# A full `dbt build` (all models and every dbt test) on a small fresh demo warehouse.
+dbt-test: $(STAMP)
+	rm -f $(TEST_DUCKDB_PATH)
+	SEGMENTS_DUCKDB_PATH=$(TEST_DUCKDB_PATH) $(BIN)/segmentation demo --customers 1200 --months 25
+	SEGMENTS_DUCKDB_PATH=$(TEST_DUCKDB_PATH) $(BIN)/dbt build
+
+lint: $(STAMP)
+	$(BIN)/ruff check python_jobs
+	$(BIN)/ruff format --check python_jobs
+
+clean:
+	rm -rf $(VENV) target logs warehouse

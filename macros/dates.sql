@@ -1,0 +1,36 @@
+{#- Date helpers that are not among dbt's cross-database macros. Warehouse-specific ones
+    dispatch, so an adapter can override them with `<adapter>__<name>`. -#}
+
+{% macro as_of_date(when_unset) -%}
+    {#- The as-of date of the features as a SQL date expression: the var `as_of_date`, or the
+        expression `when_unset` when the var is empty. The var is validated here: only
+        YYYY-MM-DD is accepted, so no var value reaches the SQL unchecked. -#}
+    {%- set value = var('as_of_date', '') | string | trim -%}
+    {%- if value == '' or value == 'None' -%}
+        {{ return(when_unset) }}
+    {%- endif -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value) -%}
+        {{ exceptions.raise_compiler_error("var 'as_of_date' must be a date written YYYY-MM-DD (or empty for the day after the last invoice); got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {#- strptime rejects impossible dates such as 2026-02-30 -#}
+    {%- set parsed = modules.datetime.datetime.strptime(value, '%Y-%m-%d') -%}
+    {{ return("cast('" ~ value ~ "' as date)") }}
+{%- endmacro %}
+
+{% macro day_of_week(timestamp_expression) -%}
+    {#- Day of the week of a timestamp, 0 = Sunday … 6 = Saturday. -#}
+    {{ return(adapter.dispatch('day_of_week', 'customer_segments')(timestamp_expression)) }}
+{%- endmacro %}
+
+{% macro default__day_of_week(timestamp_expression) -%}
+    extract(dow from {{ timestamp_expression }})
+{%- endmacro %}
+
+{% macro bigquery__day_of_week(timestamp_expression) -%}
+    (extract(dayofweek from {{ timestamp_expression }}) - 1)
+{%- endmacro %}
+
+{% macro hour_of_day(timestamp_expression) -%}
+    {#- Hour of the day of a timestamp, 0 … 23. -#}
+    extract(hour from {{ timestamp_expression }})
+{%- endmacro %}

@@ -1,0 +1,112 @@
+{#- One row per product sale line of a known customer before the as-of date, with the units
+    that later cancellations reversed netted out.
+
+    Netting rule: a cancellation line reverses units of the same customer and stock code bought
+    at or before it, most recent purchase first. Each cancellation is matched on its own and a
+    purchase can never lose more units than it had; cancelled units with no earlier purchase in
+    the log (bought before the log starts) are left unmatched and do not reduce revenue.
+    Value is counted at the purchase's own unit price, so a mistaken huge order and its
+    reversal net to zero. -#}
+with
+
+lines as (
+    select * from {{ ref('stg_shop__transactions') }}
+),
+
+bounds as (
+    select
+        cast({{ as_of_date(dbt.dateadd('day', 1, 'max(invoice_date)')) }} as date) as as_of_date
+    from lines
+),
+
+customer_product_lines as (
+    select lines.*
+    from lines
+    cross join bounds
+    where
+        lines.has_customer
+        and not lines.is_duplicate
+        and not lines.is_non_product
+        and lines.invoiced_at < bounds.as_of_date
+),
+
+sales as (
+    select *
+    from customer_product_lines
+    where line_type = 'sale' and quantity > 0 and unit_price > 0
+),
+
+cancellations as (
+    select
+        transaction_line_id as cancellation_line_id,
+        customer_id,
+        stock_code,
+        invoiced_at as cancelled_at,
+        -quantity as cancelled_units
+    from customer_product_lines
+    where line_type = 'cancellation' and quantity < 0
+),
+
+-- every earlier purchase a cancellation could reverse, newest first
+candidate_matches as (
+    select
+        cancellations.cancellation_line_id,
+        cancellations.cancelled_units,
+        sales.transaction_line_id,
+        sales.quantity,
+        coalesce(
+            sum(sales.quantity) over (
+                partition by cancellations.cancellation_line_id
+                order by sales.invoiced_at desc, sales.transaction_line_id desc
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) as newer_units
+    from cancellations
+    inner join sales
+        on cancellations.customer_id = sales.customer_id
+        and cancellations.stock_code = sales.stock_code
+        and sales.invoiced_at <= cancellations.cancelled_at
+),
+
+reversed_per_sale as (
+    select
+        transaction_line_id,
+        sum(
+            case
+                when cancelled_units - newer_units <= 0 then 0
+                when cancelled_units - newer_units < quantity then cancelled_units - newer_units
+                else quantity
+            end
+        ) as reversed_units
+    from candidate_matches
+    group by transaction_line_id
+),
+
+final as (
+    select
+        sales.transaction_line_id,
+        sales.invoice_id,
+        sales.customer_id,
+        sales.stock_code,
+        sales.country,
+        sales.invoiced_at,
+        sales.invoice_date,
+        sales.unit_price,
+        sales.quantity as purchased_units,
+        case
+            when coalesce(reversed.reversed_units, 0) > sales.quantity then sales.quantity
+            else coalesce(reversed.reversed_units, 0)
+        end as cancelled_units,
+        bounds.as_of_date
+    from sales
+    cross join bounds
+    left join reversed_per_sale as reversed
+        on sales.transaction_line_id = reversed.transaction_line_id
+)
+
+select
+    *,
+    purchased_units - cancelled_units as net_units,
+    (purchased_units - cancelled_units) * unit_price as net_amount
+from final

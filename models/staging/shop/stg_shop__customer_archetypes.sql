@@ -1,0 +1,15 @@
+{#- One row per demo customer with its planted archetype (empty for real data). -#}
+with
+
+source as (
+    select * from {{ source('shop', 'customer_archetypes') }}
+),
+
+final as (
+    select
+        trim(customer_id) as customer_id,
+        trim(archetype) as archetype
+    from source
+)
+
+select * from final

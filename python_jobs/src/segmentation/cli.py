@@ -1,0 +1,44 @@
+"""Command-line jobs that run beside dbt: ``segmentation <job> [options]``.
+
+Each job lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
+this file only routes to them, importing a job's module when it is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# job name -> (module, one-line help)
+JOBS: dict[str, tuple[str, str]] = {
+    "demo": ("segmentation.demo_job", "generate the demo transaction log into the warehouse"),
+    "summary": ("segmentation.summary_job", "print where the warehouse is and how to query it"),
+}
+
+
+class JobError(Exception):
+    """An expected failure with a message for the user (printed without a traceback)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segmentation", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="job", required=True, metavar="JOB")
+    for name, (module, help_text) in JOBS.items():
+        job_parser = sub.add_parser(name, help=help_text, description=help_text)
+        job_parser.set_defaults(_module=module)
+        importlib.import_module(module).add_arguments(job_parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return importlib.import_module(args._module).run(args)
+    except JobError as error:
+        print(f"segmentation {args.job}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

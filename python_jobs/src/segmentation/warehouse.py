@@ -1,0 +1,51 @@
+"""Opening the DuckDB warehouse and making sure the raw tables of the input contract exist."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from segmentation.contract import (
+    ARCHETYPE_COLUMNS,
+    ARCHETYPES_TABLE,
+    RAW_SCHEMA,
+    TRANSACTION_COLUMNS,
+    TRANSACTIONS_TABLE,
+    create_table_sql,
+)
+
+DEFAULT_DATABASE = Path("warehouse/segments.duckdb")
+DATABASE_ENV_VAR = "SEGMENTS_DUCKDB_PATH"
+
+
+def database_path() -> Path:
+    """The warehouse file: ``$SEGMENTS_DUCKDB_PATH`` or ``warehouse/segments.duckdb``."""
+    return Path(os.environ.get(DATABASE_ENV_VAR) or DEFAULT_DATABASE)
+
+
+def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating its folder when writing."""
+    path = path or database_path()
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and the input-contract tables if they are missing."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    con.execute(create_table_sql(TRANSACTIONS_TABLE, TRANSACTION_COLUMNS))
+    con.execute(create_table_sql(ARCHETYPES_TABLE, ARCHETYPE_COLUMNS))
+
+
+def transaction_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows in ``raw.transactions`` (0 when the table does not exist)."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [RAW_SCHEMA, TRANSACTIONS_TABLE],
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute(f"select count(*) from {RAW_SCHEMA}.{TRANSACTIONS_TABLE}").fetchone()[0]
