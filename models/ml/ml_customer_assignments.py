@@ -1,0 +1,17 @@
+"""The segment of every customer in fct_customer_features under the kept model.
+
+Logic: python_jobs/src/segmentation/engine.py (through engine.customer_assignments).
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.engine import customer_assignments
+from segmentation.settings import SegmentationSettings
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = SegmentationSettings.from_mapping(dbt.config.get("segmentation"))
+    features = to_pandas(dbt.ref("fct_customer_features"))
+    params = to_pandas(dbt.ref("ml_feature_transform_params"))
+    candidates = to_pandas(dbt.ref("ml_model_candidates"))
+    return customer_assignments(features, params, candidates, settings)
