@@ -1,0 +1,74 @@
+{#- One row per calendar month of the log, up to the as-of date: which days of the month the log
+    covers and whether the month is partial. Logs rarely start on the 1st or stop on the last day
+    of a month, so totals of the first and last month are not comparable with the others. -#}
+with
+
+lines as (
+    select * from {{ ref('stg_shop__transactions') }}
+),
+
+bounds as (
+    select
+        min(invoice_date) as first_invoice_date,
+        max(invoice_date) as last_invoice_date,
+        cast({{ as_of_date(dbt.dateadd('day', 1, 'max(invoice_date)')) }} as date) as as_of_date
+    from lines
+),
+
+-- the log covers its first invoice date up to its last one, but never the as-of date or later
+coverage as (
+    select
+        first_invoice_date as covered_from_date,
+        case
+            when last_invoice_date < as_of_date then last_invoice_date
+            else cast({{ dbt.dateadd('day', -1, 'as_of_date') }} as date)
+        end as covered_to_date
+    from bounds
+),
+
+months as (
+    select distinct
+        cast({{ dbt.date_trunc('month', 'lines.invoice_date') }} as date) as month_start_date
+    from lines
+    cross join coverage
+    where lines.invoice_date between coverage.covered_from_date and coverage.covered_to_date
+),
+
+month_bounds as (
+    select
+        months.month_start_date,
+        cast({{ dbt.last_day('months.month_start_date', 'month') }} as date) as month_end_date,
+        coverage.covered_from_date as log_from_date,
+        coverage.covered_to_date as log_to_date
+    from months
+    cross join coverage
+),
+
+covered as (
+    select
+        month_start_date,
+        month_end_date,
+        case
+            when log_from_date > month_start_date then log_from_date
+            else month_start_date
+        end as covered_from_date,
+        case
+            when log_to_date < month_end_date then log_to_date
+            else month_end_date
+        end as covered_to_date
+    from month_bounds
+),
+
+final as (
+    select
+        month_start_date,
+        month_end_date,
+        covered_from_date,
+        covered_to_date,
+        {{ dbt.datediff('month_start_date', 'month_end_date', 'day') }} + 1 as day_count,
+        {{ dbt.datediff('covered_from_date', 'covered_to_date', 'day') }} + 1 as covered_day_count,
+        covered_from_date > month_start_date or covered_to_date < month_end_date as is_partial_month
+    from covered
+)
+
+select * from final
