@@ -14,6 +14,7 @@ import sys
 JOBS: dict[str, tuple[str, str]] = {
     "demo": ("segmentation.demo_job", "generate the demo transaction log into the warehouse"),
     "summary": ("segmentation.summary_job", "print where the warehouse is and how to query it"),
+    "load": ("segmentation.load_job", "load a transaction log (file or folder) into raw tables"),
 }
 
 

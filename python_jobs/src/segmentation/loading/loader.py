@@ -1,0 +1,473 @@
+"""Loading a file or folder of transaction lines into the input contract, in one transaction.
+
+:func:`load_path` is the whole load: find the files, check their bytes, decide which are new
+(a file already loaded with the same content is skipped; one whose content changed is an error
+unless ``replace_changed``), stage them as text, parse and validate in SQL, then write
+``raw.transactions``, ``raw.rejected_rows``, ``raw.load_log`` and ``raw.input_capabilities``.
+Either all of it is committed or, on any error, none of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+
+from segmentation.contract import TRANSACTION_COLUMNS, TRANSACTIONS_TABLE
+from segmentation.loading import parsing
+from segmentation.loading.errors import LoadError
+from segmentation.loading.formats import (
+    LAYOUT_FORMATS,
+    FileFacts,
+    SourceFile,
+    discover_files,
+    inspect_file,
+)
+from segmentation.loading.log import (
+    LOAD_LOG_COLUMNS,
+    LOAD_LOG_TABLE,
+    REJECTED_ROWS_TABLE,
+    LoggedFile,
+    current_files,
+    ensure_load_tables,
+    foreign_row_sources,
+    missing_capability_notes,
+    previous_date_orders,
+    qualified,
+    refresh_input_capabilities,
+    retire_file,
+)
+from segmentation.loading.mapping import (
+    LAYOUTS,
+    OPTIONAL_CAPABILITIES,
+    ColumnMapping,
+    MappingSettings,
+    build_mapping,
+    detect_layout,
+    read_mapping_file,
+    resolve_columns,
+    unrecognised_header_error,
+)
+from segmentation.loading.progress import Progress
+from segmentation.loading.reading import StagedTable, stage_csv, stage_excel, stage_parquet
+from segmentation.warehouse import ensure_raw_tables
+
+REASON_KINDS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to read the files of a load (the ``segmentation load`` options).
+
+    ``fmt`` is one of :data:`~segmentation.loading.formats.FORMAT_CHOICES` (None: detect);
+    ``columns`` are ``--column FIELD=COLUMN`` pairs, merged over ``mapping_file``. Options
+    given here win over the same settings in the mapping file.
+    """
+
+    fmt: str | None = None
+    mapping_file: Path | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    replace_changed: bool = False
+    show_progress: bool = True
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """Row counts of one loaded unit (a file, or one sheet of a workbook)."""
+
+    source_file: str
+    file_path: str
+    layout: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    replaced: bool = False
+
+
+@dataclass
+class LoadReport:
+    """What a load did: units loaded, files skipped or ignored, notes and rejection reasons."""
+
+    load_id: str
+    units: list[UnitResult] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    reasons: list[tuple[str, int, str]] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def rows_read(self) -> int:
+        return sum(u.rows_read for u in self.units)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(u.rows_loaded for u in self.units)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(u.rows_rejected for u in self.units)
+
+    @property
+    def files_loaded(self) -> int:
+        return len({u.file_path for u in self.units})
+
+
+@dataclass
+class _PlannedFile:
+    source: SourceFile
+    facts: FileFacts
+    replaces: LoggedFile | None = None
+
+
+@dataclass
+class _Unit:
+    index: int
+    staged: StagedTable
+    planned: _PlannedFile
+    mapping: ColumnMapping
+    resolved: dict[str, str]
+
+
+def new_load_id() -> str:
+    """A unique, time-ordered load id, e.g. ``20240131T101500-1a2b3c4d``."""
+    now = dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def load_path(
+    con: duckdb.DuckDBPyConnection,
+    path: Path | str,
+    options: LoadOptions | None = None,
+    stream: TextIO | None = None,
+) -> LoadReport:
+    """Load the file or folder ``path`` into the raw tables of ``con``, all or nothing.
+
+    Raises :class:`LoadError` (and writes nothing) for a missing path, an empty or mislabelled
+    file, missing columns, a bad mapping, ambiguous dates, a changed file (unless
+    ``options.replace_changed``) or a load in which every row was rejected.
+    """
+    options = options or LoadOptions()
+    started = time.perf_counter()
+    settings = read_mapping_file(options.mapping_file) if options.mapping_file else None
+    mapping = _user_mapping(settings, options)
+    date_format = options.date_format or (settings.date_format if settings else None)
+    encoding = options.encoding or (settings.encoding if settings else None)
+    delimiter = options.delimiter or (settings.delimiter if settings else None)
+    container_format = options.fmt if options.fmt not in LAYOUT_FORMATS else None
+    files, ignored = discover_files(Path(path), container_format)
+    inspected = [(source, inspect_file(source, encoding)) for source in files]
+
+    report = LoadReport(load_id=new_load_id(), ignored=ignored)
+    # DuckDB's own bar would interleave with ours; restored afterwards.
+    bar_was_on = con.execute("select current_setting('enable_progress_bar')").fetchone()[0]
+    con.execute("set enable_progress_bar = false")
+    con.execute("begin transaction")
+    try:
+        ensure_raw_tables(con)
+        ensure_load_tables(con)
+        _refuse_foreign_rows(con)
+        planned = _plan(con, inspected, options.replace_changed, report)
+        if planned:
+            _load_planned(con, planned, mapping, options, date_format, delimiter, report, stream)
+        capabilities = refresh_input_capabilities(con)
+        report.notes.extend(missing_capability_notes(capabilities))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        _drop_work_tables(con)
+        con.execute(f"set enable_progress_bar = {str(bool(bar_was_on)).lower()}")
+    report.elapsed_seconds = time.perf_counter() - started
+    return report
+
+
+def _user_mapping(settings: MappingSettings | None, options: LoadOptions) -> ColumnMapping | None:
+    """The user's column mapping (file and flags), or None to use a known layout."""
+    if settings is None and not options.columns:
+        return LAYOUTS[options.fmt] if options.fmt in LAYOUT_FORMATS else None
+    if options.fmt in LAYOUT_FORMATS:
+        raise LoadError(
+            f"--format {options.fmt} fixes the columns; drop it to use a column mapping, "
+            "or drop the mapping"
+        )
+    return build_mapping(settings or MappingSettings(), options.columns)
+
+
+def _refuse_foreign_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Stop when ``raw.transactions`` holds rows no load accounts for (e.g. demo data)."""
+    foreign = foreign_row_sources(con)
+    if not foreign:
+        return
+    total = sum(count for _, count in foreign)
+    sources = ", ".join(repr(source) for source, _ in foreign)
+    raise LoadError(
+        f"raw.transactions already holds {total:,}+ rows that `segmentation load` did not load "
+        f"(source_file {sources}), e.g. generated demo data; loading files on top would mix "
+        "them. Load into another warehouse (--database) or remove the existing one first"
+    )
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    inspected: list[tuple[SourceFile, FileFacts]],
+    replace_changed: bool,
+    report: LoadReport,
+) -> list[_PlannedFile]:
+    """Decide per file: load, skip (same content already loaded) or replace (changed)."""
+    logged = current_files(con)
+    by_path = {f.file_path: f for f in logged}
+    by_checksum = {f.checksum: f for f in logged}
+    seen: dict[str, str] = {}
+    planned: list[_PlannedFile] = []
+    changed: list[LoggedFile] = []
+    for source, facts in inspected:
+        previous = by_path.get(source.name)
+        if previous is not None and previous.checksum == facts.checksum:
+            report.skipped.append((source.name, "already loaded"))
+            continue
+        if previous is not None:
+            changed.append(previous)
+            planned.append(_PlannedFile(source, facts, replaces=previous))
+            continue
+        twin = by_checksum.get(facts.checksum)
+        if twin is not None:
+            report.skipped.append((source.name, f"same content as {twin.file_path}, loaded before"))
+            continue
+        if facts.checksum in seen:
+            report.skipped.append((source.name, f"same content as {seen[facts.checksum]}"))
+            continue
+        seen[facts.checksum] = source.name
+        planned.append(_PlannedFile(source, facts))
+    if changed and not replace_changed:
+        names = ", ".join(f.file_path for f in changed[:5])
+        more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        raise LoadError(
+            f"{len(changed)} file(s) changed since they were loaded: {names}{more}. Loading "
+            "them again would duplicate rows; use --replace-changed to replace their rows"
+        )
+    for plan in planned:
+        if plan.replaces is not None:
+            retire_file(con, plan.replaces)
+    return planned
+
+
+def _load_planned(
+    con: duckdb.DuckDBPyConnection,
+    planned: list[_PlannedFile],
+    mapping: ColumnMapping | None,
+    options: LoadOptions,
+    date_format: str | None,
+    delimiter: str | None,
+    report: LoadReport,
+    stream: TextIO | None,
+) -> None:
+    """Stage, parse, validate and write the planned files; fill ``report``."""
+    parsing.create_stage_table(con)
+    units = _stage_all(con, planned, mapping, options, delimiter, report, stream)
+    date_parsing = parsing.resolve_date_parsing(con, date_format, previous_date_orders(con))
+    if date_parsing.note:
+        report.notes.append(date_parsing.note)
+    parsing.parse_stage(con, date_parsing)
+    counts = _count_rows(con)
+    for unit in units:
+        if counts.get(unit.index, (0, 0))[1]:
+            parsing.attach_raw_values(con, unit.index, unit.staged)
+    _write_rows(con, units, report.load_id)
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    log_rows = []
+    for unit in units:
+        loaded, rejected = counts.get(unit.index, (0, 0))
+        rejected += len(unit.staged.malformed)
+        if loaded + rejected != unit.staged.rows_read:
+            raise RuntimeError(
+                f"{unit.staged.source_file}: {unit.staged.rows_read} rows read but "
+                f"{loaded} loaded and {rejected} rejected"
+            )
+        result = UnitResult(
+            unit.staged.source_file,
+            unit.planned.source.name,
+            unit.mapping.name,
+            unit.staged.rows_read,
+            loaded,
+            rejected,
+            replaced=unit.planned.replaces is not None,
+        )
+        report.units.append(result)
+        log_rows.append(_log_row(report.load_id, unit, result, date_parsing, loaded_at))
+    _insert_log_rows(con, log_rows)
+    if report.rows_read and not report.rows_loaded:
+        reasons = _reason_summary(con, report.load_id)
+        shown = "; ".join(f"{kind} ({count:,} rows, e.g. {ex})" for kind, count, ex in reasons)
+        raise LoadError(
+            f"every one of the {report.rows_read:,} rows was rejected, so the column mapping, "
+            f"date format or encoding is probably wrong: {shown}"
+        )
+    report.reasons = _reason_summary(con, report.load_id)
+
+
+def _stage_all(
+    con: duckdb.DuckDBPyConnection,
+    planned: list[_PlannedFile],
+    mapping: ColumnMapping | None,
+    options: LoadOptions,
+    delimiter: str | None,
+    report: LoadReport,
+    stream: TextIO | None,
+) -> list[_Unit]:
+    """Read every planned file into the stage table, resolving its columns."""
+    progress = Progress(len(planned), "reading files", stream=stream, enabled=options.show_progress)
+    units: list[_Unit] = []
+    with tempfile.TemporaryDirectory(prefix="segmentation-load-") as workdir:
+        for number, plan in enumerate(planned):
+            table = f"_load_raw_{number}"
+            if plan.source.container == "csv":
+                staged = [
+                    stage_csv(con, plan.source, plan.facts, table, delimiter, Path(workdir), number)
+                ]
+            elif plan.source.container == "parquet":
+                staged = [stage_parquet(con, plan.source, table)]
+            else:
+                staged = stage_excel(con, plan.source, table, options.show_progress, stream)
+            for table_unit in staged:
+                unit_mapping = mapping or detect_layout(table_unit.columns)
+                if unit_mapping is None:
+                    raise unrecognised_header_error(table_unit.columns, table_unit.source_file)
+                resolved = resolve_columns(unit_mapping, table_unit.columns, table_unit.source_file)
+                unit = _Unit(len(units), table_unit, plan, unit_mapping, resolved)
+                parsing.copy_to_stage(
+                    con, unit.index, table_unit, resolved, unit_mapping.amount_field
+                )
+                report.notes.extend(table_unit.notes)
+                units.append(unit)
+            progress.advance(1, plan.source.name)
+    progress.finish()
+    return units
+
+
+def _count_rows(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[int, int]]:
+    """Unit index -> (rows loadable, rows rejected in SQL) of the parsed stage."""
+    rows = con.execute(
+        f"""
+        select unit_index,
+            count(*) filter (where reject_reason is null),
+            count(*) filter (where reject_reason is not null)
+        from {parsing.PARSED_TABLE}
+        group by unit_index
+        """
+    ).fetchall()
+    return {index: (loaded, rejected) for index, loaded, rejected in rows}
+
+
+def _write_rows(con: duckdb.DuckDBPyConnection, units: list[_Unit], load_id: str) -> None:
+    """Insert good rows into raw.transactions and the others into raw.rejected_rows."""
+    columns = ", ".join(TRANSACTION_COLUMNS)
+    con.execute(
+        f"insert into {qualified(TRANSACTIONS_TABLE)} ({columns}) "
+        f"select {columns} from {parsing.PARSED_TABLE} "
+        "where reject_reason is null order by unit_index, source_row"
+    )
+    con.execute(
+        f"insert into {qualified(REJECTED_ROWS_TABLE)} "
+        f"select ?, source_file, source_row, raw_values, reject_reason "
+        f"from {parsing.PARSED_TABLE} where reject_reason is not null "
+        "order by unit_index, source_row",
+        [load_id],
+    )
+    malformed = [
+        (load_id, unit.staged.source_file, line.source_row, _line_json(line.raw_line), line.reason)
+        for unit in units
+        for line in unit.staged.malformed
+    ]
+    if malformed:
+        con.executemany(
+            f"insert into {qualified(REJECTED_ROWS_TABLE)} values (?, ?, ?, ?, ?)", malformed
+        )
+
+
+def _line_json(raw_line: str) -> str:
+    import json
+
+    return json.dumps({"line": raw_line}, ensure_ascii=False)
+
+
+def _log_row(
+    load_id: str,
+    unit: _Unit,
+    result: UnitResult,
+    date_parsing: parsing.DateParsing,
+    loaded_at: dt.datetime,
+) -> list[object]:
+    """The unit's row of raw.load_log, in column order."""
+    source = unit.planned.source
+    values = {
+        "load_id": load_id,
+        "source_file": result.source_file,
+        "file_path": source.name,
+        "sheet_name": unit.staged.sheet,
+        "file_format": source.container,
+        "layout": unit.mapping.name,
+        "checksum": unit.planned.facts.checksum,
+        "file_bytes": unit.planned.facts.size,
+        "encoding": unit.planned.facts.encoding,
+        "date_format": date_parsing.date_format,
+        "date_order": date_parsing.order,
+        "rows_read": result.rows_read,
+        "rows_loaded": result.rows_loaded,
+        "rows_rejected": result.rows_rejected,
+        **{cap: f in unit.resolved for f, cap in OPTIONAL_CAPABILITIES.items()},
+        "amount_source": unit.mapping.amount_field,
+        "loaded_at": loaded_at,
+        "is_current": True,
+    }
+    return [values[name] for name in LOAD_LOG_COLUMNS]
+
+
+def _insert_log_rows(con: duckdb.DuckDBPyConnection, rows: list[list[object]]) -> None:
+    """Append rows to raw.load_log in one statement."""
+    if not rows:
+        return
+    placeholders = "(" + ", ".join("?" for _ in LOAD_LOG_COLUMNS) + ")"
+    con.execute(
+        f"insert into {qualified(LOAD_LOG_TABLE)} ({', '.join(LOAD_LOG_COLUMNS)}) values "
+        + ", ".join(placeholders for _ in rows),
+        [value for row in rows for value in row],
+    )
+
+
+def _reason_summary(con: duckdb.DuckDBPyConnection, load_id: str) -> list[tuple[str, int, str]]:
+    """Rejections of a load grouped by kind (quoted values blanked), most frequent first."""
+    return con.execute(
+        f"""
+        select regexp_replace(reason, '''[^'']*''', '…', 'g') as kind,
+            count(*) as n,
+            arg_min(source_file || ' row ' || source_row || ': ' || reason, source_row)
+        from {qualified(REJECTED_ROWS_TABLE)}
+        where load_id = ?
+        group by kind
+        order by n desc, kind
+        limit {REASON_KINDS_SHOWN}
+        """,
+        [load_id],
+    ).fetchall()
+
+
+def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temp tables of a load (they vanish with a rollback, but not a commit)."""
+    tables = con.execute(
+        "select table_name from duckdb_tables() "
+        "where temporary and (table_name like '\\_load\\_%' escape '\\')"
+    ).fetchall()
+    for (table,) in tables:
+        con.execute(f"drop table if exists {table}")
