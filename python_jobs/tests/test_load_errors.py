@@ -207,6 +207,11 @@ def test_progress_bar_writes_plain_text_to_its_stream(tmp_path, con):
     assert lines[0] == "reading files [" + "#" * 8 + "-" * 22 + "] 2/8 x.csv"
     assert len(lines) == 4 and lines[-1].startswith("reading files [" + "#" * 30 + "] 8/8")
 
+    stream = io.StringIO()
+    Progress(1, "one", stream=stream).advance(1)  # several steps passed at once: one line
+    Progress(None, "rows", stream=stream).advance(300_000)  # unknown total: a count
+    assert stream.getvalue().splitlines() == ["one [" + "#" * 30 + "] 1/1", "rows: 300,000"]
+
     folder = tmp_path / "days"
     for day in range(1, 5):
         write(

@@ -367,3 +367,31 @@ def test_capabilities_follow_all_current_files(tmp_path, con):
     }
     note = rows(con, "select note from raw.input_capabilities where capability = 'has_stock_code'")
     assert "1 of 2 loaded files" in note[0][0] and "g.csv" in note[0][0]
+
+
+def test_workbook_sheet_quirks(tmp_path, con):
+    import openpyxl
+
+    path = tmp_path / "book.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Orders"
+    sheet.append([None])  # a blank first row: the header is the first non-empty row
+    sheet.append(UCI_HEADER.split(","))
+    sheet.append([1, "A", "a", 1, "2010-12-01 08:00:00", 1.5, 1.0, "UK"])
+    sheet.append([2, "B", "b", 2, "2010-12-01 08:00:00", 2.5, 2.0, "UK", "stray"])
+    workbook.save(path)
+    report = load_path(con, path, QUIET)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (2, 1, 1)
+    assert rows(con, "select source_row, reason from raw.rejected_rows") == [
+        (2, "value beyond the last header column")
+    ]
+
+    other = tmp_path / "notes.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(UCI_HEADER.split(","))
+    workbook.active.append([1, "A", "a", 1, "2010-12-01 08:00:00", 1.5, 1.0, "UK"])
+    workbook.create_sheet("Notes").append(["Read me", "first"])
+    workbook.save(other)
+    with pytest.raises(LoadError, match=r"notes.xlsx#Notes: the columns are not a known layout"):
+        load_path(con, other, QUIET)

@@ -144,19 +144,21 @@ def test_malformed_csv_lines_are_rejected_and_other_rows_keep_their_numbers(tmp_
             "4,short,row",
             uci_line(invoice="5", description='"two\nlines"'),
             uci_line(invoice="6"),
+            uci_line(invoice="7", quantity="x"),
         ],
     )
     report = load_path(con, path, QUIET)
-    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (6, 4, 2)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (7, 4, 3)
     assert con.execute(
         "select source_row, invoice_id from raw.transactions order by source_row"
     ).fetchall() == [(1, "1"), (3, "3"), (5, "5"), (6, "6")]
     rejected = con.execute(
         "select source_row, reason, raw_values from raw.rejected_rows order by 1"
     ).fetchall()
-    assert [row for row, _, _ in rejected] == [2, 4]
-    assert all(reason.startswith("malformed CSV line") for _, reason, _ in rejected)
+    assert [row for row, _, _ in rejected] == [2, 4, 7]
+    assert all(reason.startswith("malformed CSV line") for _, reason, _ in rejected[:2])
     assert json.loads(rejected[1][2]) == {"line": "4,short,row"}
+    assert json.loads(rejected[2][2])["InvoiceNo"] == "7"  # found again after renumbering
 
 
 def test_latin1_csv_is_detected_and_read(tmp_path, con):

@@ -64,7 +64,7 @@ class FileFacts:
     checksum: str
     size: int
     encoding: str | None
-    encoding_note: str | None = None
+    encoding_guessed: bool = False
 
 
 def display_name(path: Path) -> str:
@@ -169,11 +169,7 @@ def inspect_file(source: SourceFile, encoding: str | None = None) -> FileFacts:
     if is_utf8:
         return FileFacts(digest.hexdigest(), size, "utf-8")
     fallback = "cp1252" if _decodes(source.path, "cp1252") else "latin-1"
-    note = (
-        f"{source.name} is not UTF-8; read it as {fallback} "
-        "(state the encoding with --encoding if that is wrong)"
-    )
-    return FileFacts(digest.hexdigest(), size, fallback, note)
+    return FileFacts(digest.hexdigest(), size, fallback, encoding_guessed=True)
 
 
 def _decoder_for(encoding: str) -> codecs.IncrementalDecoder:

@@ -349,11 +349,24 @@ def _stage_all(
                 parsing.copy_to_stage(
                     con, unit.index, table_unit, resolved, unit_mapping.amount_field
                 )
-                report.notes.extend(table_unit.notes)
                 units.append(unit)
             progress.advance(1, plan.source.name)
     progress.finish()
+    report.notes.extend(_encoding_notes(planned))
     return units
+
+
+def _encoding_notes(planned: list[_PlannedFile]) -> list[str]:
+    """One note per guessed encoding: how many files were not UTF-8 and how they were read."""
+    guessed: dict[str, list[str]] = {}
+    for plan in planned:
+        if plan.facts.encoding_guessed and plan.facts.encoding:
+            guessed.setdefault(plan.facts.encoding, []).append(plan.source.name)
+    return [
+        f"{len(names):,} file(s) not UTF-8, read as {encoding} (e.g. {names[0]}); "
+        "state the encoding with --encoding if that is wrong"
+        for encoding, names in guessed.items()
+    ]
 
 
 def _count_rows(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[int, int]]:

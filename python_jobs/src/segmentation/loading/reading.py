@@ -60,7 +60,6 @@ class StagedTable:
     row_expr: str
     rows_staged: int
     malformed: list[MalformedLine] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -177,8 +176,7 @@ def stage_csv(
     row_expr = f"(rowid - {base} + 1)"
     if malformed:
         row_expr = _renumber_around(con, table, base, rows, [m.source_row for m in malformed])
-    notes = [facts.encoding_note] if facts.encoding_note else []
-    return StagedTable(source.name, source, None, table, columns, row_expr, rows, malformed, notes)
+    return StagedTable(source.name, source, None, table, columns, row_expr, rows, malformed)
 
 
 def _renumber_around(
@@ -265,9 +263,11 @@ def stage_excel(
     except Exception as error:  # openpyxl raises many types for broken workbooks
         raise LoadError(f"{source.name}: cannot read the Excel workbook: {error}") from error
     try:
-        total_rows = sum(sheet.max_row or 0 for sheet in workbook.worksheets)
+        # Known when the workbook records its dimensions (Excel does); else only counted.
+        sizes = [sheet.max_row for sheet in workbook.worksheets]
+        total_rows = sum(sizes) if all(sizes) else None
         progress = Progress(
-            total_rows, f"reading {source.name}", stream=stream, enabled=show_progress
+            total_rows, f"reading {source.name}, rows", stream=stream, enabled=show_progress
         )
         staged: list[StagedTable] = []
         for number, sheet in enumerate(workbook.worksheets):
