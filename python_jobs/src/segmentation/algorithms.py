@@ -14,6 +14,7 @@ prepared units). Noise stays ``-1`` only for sampled rows that the density metho
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,6 +71,7 @@ class Partition:
     predicts_natively: bool = True
     fitted_params: dict[str, object] = field(default_factory=dict)
     bic: float | None = None
+    fit_seconds: float = 0.0
 
     @property
     def n_clusters(self) -> int:
@@ -189,6 +191,7 @@ def fit_candidate(spec: CandidateSpec, matrix: np.ndarray, random_state: int) ->
     """Fit one candidate; a skipped spec or a numerical failure is returned, not raised."""
     if spec.skip_reason is not None:
         return Partition(spec, "skipped", spec.skip_reason)
+    started = time.perf_counter()
     fit_index = seeded_sample(matrix.shape[0], spec.fit_sample_size, random_state)
     sample = matrix[fit_index]
     try:
@@ -202,7 +205,9 @@ def fit_candidate(spec: CandidateSpec, matrix: np.ndarray, random_state: int) ->
         return Partition(spec, "failed", f"{spec.algorithm} failed: {error}")
     partition.fit_index = fit_index
     partition.fitted_on_all_rows = fit_index.size == matrix.shape[0]
-    return _compact(partition)
+    partition = _compact(partition)
+    partition.fit_seconds = time.perf_counter() - started
+    return partition
 
 
 def _fit_kmeans(

@@ -657,6 +657,8 @@ _EMPTY_TYPES: dict[str, str] = {
             "member_median",
             "distance_to_representative",
             "adjusted_rand_index",
+            "fit_seconds",
+            "score_seconds",
         )
     },
 }

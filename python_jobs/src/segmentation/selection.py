@@ -27,6 +27,7 @@ Selection rule (:func:`choose_winner`):
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -52,6 +53,8 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
     "n_segments",
     "n_customers",
     "fit_sample_size",
+    "fit_seconds",
+    "score_seconds",
     "silhouette",
     "davies_bouldin",
     "calinski_harabasz",
@@ -86,6 +89,7 @@ def score_candidate(
     random_state: int,
 ) -> dict[str, object]:
     """The metrics row of one candidate (see the module docstring)."""
+    started = time.perf_counter()
     spec = partition.spec
     row: dict[str, object] = {
         "candidate_id": spec.candidate_id,
@@ -99,6 +103,8 @@ def score_candidate(
         "n_segments": partition.n_clusters,
         "n_customers": int(matrix.shape[0]),
         "fit_sample_size": int(partition.fit_index.size) if partition.status == "ok" else None,
+        "fit_seconds": partition.fit_seconds,
+        "score_seconds": 0.0,
     }
     for name in ("silhouette", "davies_bouldin", "calinski_harabasz", "inertia", "bic"):
         row[name] = None
@@ -125,6 +131,7 @@ def score_candidate(
         sample_labels = labels[sample]
         if 2 <= np.unique(sample_labels).size <= sample.size - 1:
             row["silhouette"] = float(silhouette_score(matrix[sample], sample_labels))
+    row["score_seconds"] = time.perf_counter() - started
     return row
 
 
@@ -189,9 +196,10 @@ def choose_winner(
     tied = [row for row in pool if float(row["silhouette"]) >= best - tolerance]
     tied.sort(key=lambda row: _ranking_key(row, order))
     winner_row = tied[0]
-    ranked = sorted(
-        pool,
-        key=lambda row: (float(row["silhouette"]) < best - tolerance, _ranking_key(row, order)),
+    # Ranks: the tied group in tie-break order, then the rest by silhouette (best first).
+    ranked = tied + sorted(
+        (row for row in pool if float(row["silhouette"]) < best - tolerance),
+        key=lambda row: (-float(row["silhouette"]), _ranking_key(row, order)),
     )
     ranks = {id(row): i + 1 for i, row in enumerate(ranked)}
     pool_text = (
@@ -243,6 +251,8 @@ def candidates_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
         "bic",
         "smallest_segment_share",
         "noise_share",
+        "fit_seconds",
+        "score_seconds",
     )
     for column in float_columns:
         frame[column] = frame[column].astype("float64")

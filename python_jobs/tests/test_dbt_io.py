@@ -1,0 +1,38 @@
+"""dbt_io.to_pandas: whatever dbt.ref() returns becomes a pandas DataFrame."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from segmentation.dbt_io import to_pandas
+
+EXPECTED = pd.DataFrame({"customer_id": ["a", "b"], "monetary_amount": [1.5, 2.0]})
+
+
+def test_pandas_is_copied() -> None:
+    frame = to_pandas(EXPECTED)
+    frame.loc[0, "monetary_amount"] = 99.0
+    assert EXPECTED.loc[0, "monetary_amount"] == 1.5
+
+
+def test_duckdb_relation() -> None:
+    con = duckdb.connect()
+    relation = con.sql(
+        "select 'a' as customer_id, 1.5 as monetary_amount union all select 'b', 2.0"
+    )
+    frame = to_pandas(relation.order("customer_id"))
+    assert frame["customer_id"].tolist() == ["a", "b"]
+    assert frame["monetary_amount"].tolist() == [1.5, 2.0]
+
+
+def test_arrow_table() -> None:
+    frame = to_pandas(pa.Table.from_pandas(EXPECTED))
+    pd.testing.assert_frame_equal(frame, EXPECTED, check_dtype=False)
+
+
+def test_unknown_object_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="cannot turn builtins.list into a pandas DataFrame"):
+        to_pandas([1, 2, 3])
