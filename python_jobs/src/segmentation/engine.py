@@ -50,9 +50,8 @@ from segmentation.algorithms import (
     fit_candidate,
     nearest_representative,
 )
-from segmentation.prepare import ID_COLUMN, PARAM_COLUMNS, FeaturePreparer
+from segmentation.prepare import ID_COLUMN, FeaturePreparer
 from segmentation.selection import (
-    CANDIDATE_COLUMNS,
     agreement_frame,
     best_per_algorithm,
     candidates_frame,
@@ -61,6 +60,7 @@ from segmentation.selection import (
     segment_order,
 )
 from segmentation.settings import SegmentationSettings
+from segmentation.tables import columns, conform, empty
 
 MONETARY_COLUMN = "monetary_amount"
 ASSIGNMENT_RULE = (
@@ -69,62 +69,6 @@ ASSIGNMENT_RULE = (
     "representative (Euclidean, prepared units) outside it and for noise"
 )
 PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "segmentation")
-
-MODEL_COLUMNS: tuple[str, ...] = (
-    "model_version_id",
-    "candidate_id",
-    "algorithm",
-    "parameters",
-    "n_segments",
-    "random_state",
-    "as_of_date",
-    "training_first_order_at",
-    "training_last_order_at",
-    "n_customers",
-    "fit_sample_size",
-    "features_used",
-    "scaler",
-    "pca_components",
-    "is_sql_scorable",
-    "assignment_rule",
-    "silhouette",
-    "davies_bouldin",
-    "calinski_harabasz",
-    "selection_reason",
-    "used_fallback",
-    "package_versions",
-    "settings_json",
-)
-REPRESENTATIVE_COLUMNS: tuple[str, ...] = (
-    "model_version_id",
-    "segment_id",
-    "feature_name",
-    "is_model_input",
-    "value_scaled",
-    "value_original",
-    "member_mean",
-    "member_median",
-)
-ASSIGNMENT_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "segment_id",
-    "model_version_id",
-    "as_of_date",
-    "distance_to_representative",
-    "assignment_method",
-    "is_in_fit_sample",
-    "is_noise",
-    "outlier_feature_count",
-    "is_outlier",
-)
-AGREEMENT_COLUMNS: tuple[str, ...] = (
-    "algorithm_a",
-    "candidate_id_a",
-    "algorithm_b",
-    "candidate_id_b",
-    "adjusted_rand_index",
-    "n_customers",
-)
 
 
 class SegmentationInputError(ValueError):
@@ -159,10 +103,10 @@ def transform_params(features: pd.DataFrame, settings: SegmentationSettings) -> 
     """Fit the feature preparation; one row per configured feature (see prepare.py)."""
     features = _canonical(features, settings)
     if features.empty:
-        return _empty(PARAM_COLUMNS)
+        return empty("ml_feature_transform_params")
     _check_enough_customers(features, settings)
     preparer = FeaturePreparer(settings.preparation, settings.random_state).fit(features)
-    return preparer.params_
+    return conform(preparer.params_, "ml_feature_transform_params")
 
 
 def model_candidates(
@@ -171,8 +115,8 @@ def model_candidates(
     """Every candidate with its metrics, whether it qualified and won, and why."""
     features = _canonical(features, settings)
     if features.empty:
-        return _empty(CANDIDATE_COLUMNS)
-    return _selection_run(features, params, settings).candidates
+        return empty("ml_model_candidates")
+    return conform(_selection_run(features, params, settings).candidates, "ml_model_candidates")
 
 
 def algorithm_agreement(
@@ -184,10 +128,11 @@ def algorithm_agreement(
     """Adjusted Rand index between the best candidate of each algorithm (pairs)."""
     features = _canonical(features, settings)
     if features.empty:
-        return _empty(AGREEMENT_COLUMNS)
+        return empty("ml_algorithm_agreement")
     best = best_per_algorithm(candidates, settings.selection, settings.algorithms)
     run = _selection_run(features, params, settings)
-    return agreement_frame({cid: run.partitions[cid] for cid in best.values()})
+    frame = agreement_frame({cid: run.partitions[cid] for cid in best.values()})
+    return conform(frame, "ml_algorithm_agreement")
 
 
 def segment_model(
@@ -196,12 +141,12 @@ def segment_model(
     candidates: pd.DataFrame,
     settings: SegmentationSettings,
 ) -> pd.DataFrame:
-    """The kept model: one row describing the winner (see MODEL_COLUMNS)."""
+    """The kept model: one row describing the winner (columns: tables.SCHEMAS)."""
     features = _canonical(features, settings)
     if features.empty:
-        return _empty(MODEL_COLUMNS)
+        return empty("ml_segment_model")
     kept = _kept_model(features, params, candidates, settings)
-    return pd.DataFrame([kept.model_row], columns=list(MODEL_COLUMNS))
+    return conform(pd.DataFrame([kept.model_row]), "ml_segment_model")
 
 
 def segment_representatives(
@@ -213,7 +158,7 @@ def segment_representatives(
     """One row per segment and feature: representative in prepared and original units."""
     features = _canonical(features, settings)
     if features.empty:
-        return _empty(REPRESENTATIVE_COLUMNS)
+        return empty("ml_segment_representatives")
     preparer, _ = _prepared(features, params, settings)
     kept = _kept_model(features, params, candidates, settings)
     version = kept.model_row["model_version_id"]
@@ -244,12 +189,8 @@ def segment_representatives(
                     "member_median": float(raw.median()) if raw.notna().any() else None,
                 }
             )
-    frame = pd.DataFrame(rows, columns=list(REPRESENTATIVE_COLUMNS))
-    for column in ("value_scaled", "value_original", "member_mean", "member_median"):
-        frame[column] = frame[column].astype("float64")
-    frame["segment_id"] = frame["segment_id"].astype("int64")
-    frame["is_model_input"] = frame["is_model_input"].astype(bool)
-    return frame
+    frame = pd.DataFrame(rows, columns=list(columns("ml_segment_representatives")))
+    return conform(frame, "ml_segment_representatives")
 
 
 def customer_assignments(
@@ -261,14 +202,14 @@ def customer_assignments(
     """Every input customer exactly once, with segment_id >= 1 from the kept model."""
     features = _canonical(features, settings)
     if features.empty:
-        return _empty(ASSIGNMENT_COLUMNS)
+        return empty("ml_customer_assignments")
     preparer, _ = _prepared(features, params, settings)
     kept = _kept_model(features, params, candidates, settings)
     partition = kept.partition
     in_sample = np.zeros(len(features), dtype=bool)
     in_sample[partition.fit_index] = True
     outliers = preparer.outlier_counts(features)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "customer_id": features[ID_COLUMN].astype(str).to_numpy(),
             "segment_id": kept.segment_ids.astype(np.int64),
@@ -280,9 +221,9 @@ def customer_assignments(
             "is_noise": partition.labels == NOISE,
             "outlier_feature_count": outliers.astype(np.int64),
             "is_outlier": outliers > 0,
-        },
-        columns=list(ASSIGNMENT_COLUMNS),
+        }
     )
+    return conform(frame, "ml_customer_assignments")
 
 
 @dataclass
@@ -599,66 +540,3 @@ def _rep_row(
 
 def _float(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
-
-
-def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
-    """An empty table with the step's columns (types default to object/float)."""
-    return pd.DataFrame(
-        {column: pd.Series(dtype=_EMPTY_TYPES.get(column, "object")) for column in columns}
-    )
-
-
-_EMPTY_TYPES: dict[str, str] = {
-    "segment_id": "int64",
-    "feature_position": "int64",
-    "is_used": "bool",
-    "is_log1p": "bool",
-    "is_sql_scorable": "bool",
-    "is_winner": "bool",
-    "is_qualified": "bool",
-    "is_model_input": "bool",
-    "is_in_fit_sample": "bool",
-    "is_noise": "bool",
-    "is_outlier": "bool",
-    "used_fallback": "bool",
-    "n_segments": "int64",
-    "n_customers": "int64",
-    "outlier_feature_count": "int64",
-    "missing_count": "int64",
-    "clipped_low_count": "int64",
-    "clipped_high_count": "int64",
-    "random_state": "int64",
-    "fit_sample_size": "int64",
-    "n_segments_requested": "int64",
-    "rank": "int64",
-    "feature_name": "str",
-    "customer_id": "str",
-    "model_version_id": "str",
-    "candidate_id": "str",
-    "algorithm": "str",
-    **{
-        name: "float64"
-        for name in (
-            "imputation_value",
-            "clip_lower",
-            "clip_upper",
-            "centre",
-            "scale",
-            "silhouette",
-            "davies_bouldin",
-            "calinski_harabasz",
-            "inertia",
-            "bic",
-            "smallest_segment_share",
-            "noise_share",
-            "value_scaled",
-            "value_original",
-            "member_mean",
-            "member_median",
-            "distance_to_representative",
-            "adjusted_rand_index",
-            "fit_seconds",
-            "score_seconds",
-        )
-    },
-}
