@@ -14,6 +14,9 @@ import sys
 JOBS: dict[str, tuple[str, str]] = {
     "demo": ("segmentation.demo_job", "generate the demo transaction log into the warehouse"),
     "summary": ("segmentation.summary_job", "print where the warehouse is and how to query it"),
+    "check-vars": ("segmentation.check_vars_job", "validate the dbt vars before dbt runs"),
+    "check-lock": ("segmentation.check_lock_job", "stop if another process holds the warehouse"),
+    "publish": ("segmentation.publish_job", "publish BI tables to the serving copy after a build"),
     "load": ("segmentation.load_job", "load a transaction log (file or folder) into raw tables"),
 }
 
