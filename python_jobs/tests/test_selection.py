@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
+from sklearn.metrics import silhouette_score
 
-from segmentation.algorithms import CandidateSpec, Partition, fit_candidate
+from segmentation.algorithms import CandidateSpec, Partition, deployed_labels, fit_candidate
 from segmentation.selection import (
     SelectionError,
     agreement_frame,
@@ -111,16 +112,20 @@ def test_scores_of_a_real_partition() -> None:
     assert scored["bic"] is None
 
 
-def test_noise_is_left_out_of_geometric_metrics_and_counted() -> None:
+def test_noise_is_counted_and_scored_where_it_would_be_assigned() -> None:
     matrix, _ = make_blobs(n_samples=300, centers=2, n_features=2, random_state=4)
-    labels = np.where(np.arange(300) < 30, -1, (matrix[:, 0] > np.median(matrix[:, 0])).astype(int))
+    side = (matrix[:, 0] > np.median(matrix[:, 0])).astype(int)
+    labels = np.where(np.arange(300) < 30, -1, side)
     representatives = np.vstack([matrix[labels == c].mean(axis=0) for c in (0, 1)])
     spec = CandidateSpec("dbscan", (("eps", 1.0), ("min_samples", 5)))
     partition = Partition(spec, "ok", labels=labels, representatives=representatives)
     partition.fit_index = np.arange(300)
     scored = score_candidate(partition, matrix, SELECTION, 0)
     assert scored["noise_share"] == pytest.approx(0.1)
-    assert sum(json.loads(scored["cluster_sizes"])) == 270
+    deployed = deployed_labels(partition, matrix)
+    assert (deployed >= 0).all() and np.array_equal(deployed[30:], labels[30:])
+    assert json.loads(scored["cluster_sizes"]) == sorted(np.bincount(deployed).tolist())[::-1]
+    assert scored["silhouette"] == pytest.approx(silhouette_score(matrix, deployed))
     assert scored["inertia"] is None
 
 

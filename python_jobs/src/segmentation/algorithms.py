@@ -167,6 +167,16 @@ def nearest_representative(
     return index.astype(np.int64), distance
 
 
+def deployed_labels(partition: Partition, matrix: np.ndarray) -> np.ndarray:
+    """The partition's labels with noise rows given to their nearest representative."""
+    labels = partition.labels.copy()
+    noise = labels == NOISE
+    if noise.any():
+        nearest, _ = nearest_representative(matrix[noise], partition.representatives)
+        labels[noise] = nearest
+    return labels
+
+
 def kdistance_eps(matrix: np.ndarray, min_samples: int) -> float:
     """DBSCAN radius at the knee of the sorted k-distance curve (k = ``min_samples``).
 

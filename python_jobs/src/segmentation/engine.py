@@ -47,8 +47,8 @@ from segmentation.algorithms import (
     CandidateSpec,
     Partition,
     candidate_grid,
+    deployed_labels,
     fit_candidate,
-    nearest_representative,
 )
 from segmentation.prepare import ID_COLUMN, FeaturePreparer
 from segmentation.selection import (
@@ -426,10 +426,8 @@ def _build_kept(
     params: pd.DataFrame,
     settings: SegmentationSettings,
 ) -> KeptModel:
-    labels = partition.labels.copy()
-    noise = labels == NOISE
-    nearest, _ = nearest_representative(matrix, partition.representatives)
-    labels[noise] = nearest[noise]
+    noise = partition.labels == NOISE
+    labels = deployed_labels(partition, matrix)
     monetary = pd.to_numeric(features[MONETARY_COLUMN], errors="coerce").to_numpy(dtype=float)
     order = segment_order(labels, monetary, partition.n_clusters)
     segment_ids = order[labels]

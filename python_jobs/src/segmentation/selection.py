@@ -1,7 +1,9 @@
 """Scoring candidates, choosing the winner by a written rule, and comparing partitions.
 
-Metrics (per candidate, on every customer unless said otherwise; noise rows are left out of the
-geometric metrics):
+Metrics (per candidate, on every customer unless said otherwise) describe the partition that
+would be deployed: customers a density method calls noise are counted in ``noise_share`` and
+otherwise go to their nearest representative, as in ml_customer_assignments (leaving noise out
+would flatter density methods that discard the hard cases):
 
 - ``silhouette``: mean silhouette on a seeded sample of ``silhouette_sample_size`` customers,
   the same sample for every candidate;
@@ -40,7 +42,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from segmentation.algorithms import NOISE, Partition, seeded_sample
+from segmentation.algorithms import NOISE, Partition, deployed_labels, seeded_sample
 from segmentation.settings import SelectionSettings
 
 CANDIDATE_COLUMNS: tuple[str, ...] = (
@@ -111,23 +113,22 @@ def score_candidate(
     row.update(cluster_sizes=None, smallest_segment_share=None, noise_share=None)
     if partition.status != "ok":
         return row
-    labels = partition.labels
-    clustered = labels != NOISE
-    sizes = np.bincount(labels[clustered], minlength=partition.n_clusters)
+    # Metrics describe the partition that is deployed: noise goes to its nearest representative.
+    noise = partition.labels == NOISE
+    labels = deployed_labels(partition, matrix)
+    sizes = np.bincount(labels, minlength=partition.n_clusters)
     row["cluster_sizes"] = json.dumps(sorted((int(s) for s in sizes), reverse=True))
     row["smallest_segment_share"] = float(sizes.min() / labels.size)
-    row["noise_share"] = float((~clustered).sum() / labels.size)
+    row["noise_share"] = float(noise.sum() / labels.size)
     row["bic"] = partition.bic
     if spec.algorithm == "kmeans":
-        diffs = matrix - partition.representatives[np.where(clustered, labels, 0)]
+        diffs = matrix - partition.representatives[labels]
         row["inertia"] = float(np.einsum("ij,ij->", diffs, diffs))
-    points, point_labels = matrix[clustered], labels[clustered]
-    n_labels = np.unique(point_labels).size
-    if 2 <= n_labels <= points.shape[0] - 1:
-        row["davies_bouldin"] = float(davies_bouldin_score(points, point_labels))
-        row["calinski_harabasz"] = float(calinski_harabasz_score(points, point_labels))
+    n_labels = np.unique(labels).size
+    if 2 <= n_labels <= matrix.shape[0] - 1:
+        row["davies_bouldin"] = float(davies_bouldin_score(matrix, labels))
+        row["calinski_harabasz"] = float(calinski_harabasz_score(matrix, labels))
         sample = seeded_sample(matrix.shape[0], settings.silhouette_sample_size, random_state)
-        sample = sample[clustered[sample]]
         sample_labels = labels[sample]
         if 2 <= np.unique(sample_labels).size <= sample.size - 1:
             row["silhouette"] = float(silhouette_score(matrix[sample], sample_labels))

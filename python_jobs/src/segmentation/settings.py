@@ -88,7 +88,7 @@ DEFAULTS: dict[str, Any] = {
         "k_min": 2,
         "k_max": 8,
         "covariance_type": "full",
-        "n_init": 2,
+        "n_init": 1,
         "fit_sample_size": 20000,
     },
     "agglomerative": {
