@@ -11,11 +11,19 @@ export DBT_PROFILES_DIR := $(CURDIR)
 export SEGMENTS_DUCKDB_PATH ?= warehouse/segments.duckdb
 # The database `make test` builds on: separate from the one `make run` fills.
 TEST_DUCKDB_PATH ?= warehouse/test.duckdb
-# Demo data size for `make run` (about 100 lines per customer).
+# Demo data size for `make run` when the warehouse is empty (about 100 lines per customer).
 DEMO_CUSTOMERS ?= 5000
 DEMO_MONTHS ?= 25
+# Your own log instead of the demo: make run DATA=path/to/file-or-folder [FORMAT=uci|uci2|csv|excel|parquet] [MAPPING=mapping.yml]
+DATA ?=
+FORMAT ?=
+MAPPING ?=
+# dbt vars for the whole run, e.g. make run DBT_VARS='{as_of_date: 2011-06-01}' (checked before dbt runs)
+DBT_VARS ?= {}
 
-.PHONY: run test env pytest dbt-test lint clean
+LOAD_OPTIONS := $(if $(FORMAT),--format '$(FORMAT)') $(if $(MAPPING),--mapping '$(MAPPING)')
+
+.PHONY: run test env load pytest dbt-test lint clean
 
 $(STAMP): requirements.lock python_jobs/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -27,10 +35,21 @@ $(STAMP): requirements.lock python_jobs/pyproject.toml
 
 env: $(STAMP)
 
-run: $(STAMP)
+# Load DATA when given (only new files; demo rows give way), else make demo data if empty.
+load: $(STAMP)
+ifneq ($(strip $(DATA)),)
+	$(BIN)/segmentation load '$(DATA)' --replace-demo $(LOAD_OPTIONS)
+else
 	$(BIN)/segmentation demo --if-empty --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS)
-	$(BIN)/dbt build
-	$(BIN)/dbt docs generate
+endif
+
+run: $(STAMP)
+	$(BIN)/segmentation check-vars --vars '$(DBT_VARS)'
+	$(BIN)/segmentation check-lock
+	$(MAKE) --no-print-directory load
+	$(BIN)/dbt build --vars '$(DBT_VARS)'
+	$(BIN)/segmentation publish
+	$(BIN)/dbt docs generate --vars '$(DBT_VARS)'
 	$(BIN)/segmentation summary
 
 test: pytest dbt-test

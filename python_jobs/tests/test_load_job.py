@@ -82,3 +82,42 @@ def test_format_choices_are_enforced():
     with pytest.raises(SystemExit):
         parse(["x.csv", "--format", "xls"])
     assert parse(["x.csv", "--format", "uci2"]).format == "uci2"
+
+
+def test_real_data_replaces_demo_data_only_when_asked(tmp_path, capsys):
+    from segmentation.demo import DemoConfig, write_demo
+
+    database = tmp_path / "w.duckdb"
+    with duckdb.connect(str(database)) as con:
+        write_demo(con, DemoConfig(customers=20, months=2, seed=3))
+    data = tmp_path / "day.csv"
+    data.write_text(
+        f"{UCI_HEADER}\n536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"
+    )
+    argv = [str(data), "--database", str(database), "--no-progress"]
+
+    with pytest.raises(cli.JobError, match="did not load"):
+        load_job.run(parse(argv))
+
+    assert load_job.run(parse([*argv, "--replace-demo"])) == 0
+    assert "demo rows" in capsys.readouterr().out
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute("select count(*), min(source_file) from raw.transactions").fetchall() == [
+            (1, str(data))
+        ]
+        assert con.execute("select count(*) from raw.customer_archetypes").fetchall() == [(0,)]
+
+
+def test_demo_refuses_to_overwrite_loaded_data(tmp_path):
+    from segmentation.demo import DemoConfig, write_demo
+
+    database = tmp_path / "w.duckdb"
+    data = tmp_path / "day.csv"
+    data.write_text(
+        f"{UCI_HEADER}\n536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"
+    )
+    assert load_job.run(parse([str(data), "--database", str(database), "--no-progress"])) == 0
+    with duckdb.connect(str(database)) as con:
+        with pytest.raises(ValueError, match="1 rows of loaded data"):
+            write_demo(con, DemoConfig(customers=20, months=2, seed=3))
+        assert con.execute("select count(*) from raw.transactions").fetchall() == [(1,)]

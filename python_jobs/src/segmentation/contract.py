@@ -13,6 +13,9 @@ RAW_SCHEMA = "raw"
 TRANSACTIONS_TABLE = "transactions"
 ARCHETYPES_TABLE = "customer_archetypes"
 
+# source_file of generated demo rows starts with this (e.g. ``demo://seed=42``).
+DEMO_SOURCE_PREFIX = "demo://"
+
 # Column name -> DuckDB type, in table order.
 TRANSACTION_COLUMNS: dict[str, str] = {
     "invoice_id": "VARCHAR",

@@ -37,6 +37,7 @@ from segmentation import warehouse
 from segmentation.contract import (
     ARCHETYPE_COLUMNS,
     ARCHETYPES_TABLE,
+    DEMO_SOURCE_PREFIX,
     RAW_SCHEMA,
     TRANSACTION_COLUMNS,
     TRANSACTIONS_TABLE,
@@ -107,7 +108,7 @@ class DemoConfig:
     @property
     def source_file(self) -> str:
         """The ``source_file`` value written on every generated row."""
-        return f"demo://seed={self.seed}"
+        return f"{DEMO_SOURCE_PREFIX}seed={self.seed}"
 
 
 @dataclass(frozen=True)
@@ -1383,6 +1384,8 @@ def write_demo(
 ) -> DemoSummary:
     """Generate the demo log into ``raw.transactions`` and ``raw.customer_archetypes``.
 
+    Refused (``ValueError``) when the warehouse already holds loaded, non-demo data.
+
     Chunks are first appended to staging tables (committed chunk by chunk, so memory stays
     flat however big the log is); then one transaction empties the two raw tables (with
     ``replace``, the default), copies the staged rows in and drops the staging tables, so
@@ -1395,6 +1398,15 @@ def write_demo(
         f"{RAW_SCHEMA}.{ARCHETYPES_TABLE}": (STAGING_ARCHETYPES, ARCHETYPE_COLUMNS),
     }
     transactions = f"{RAW_SCHEMA}.{TRANSACTIONS_TABLE}"
+    loaded = con.execute(
+        f"select count(*) from {transactions} where not starts_with(source_file, ?)",
+        [DEMO_SOURCE_PREFIX],
+    ).fetchall()[0][0]
+    if loaded:
+        raise ValueError(
+            f"{transactions} already holds {loaded:,} rows of loaded data; demo data would "
+            "replace or mix with them: generate it into another warehouse (--database)"
+        )
     if not replace:
         present = con.execute(
             f"select count(*) from {transactions} where source_file = ?", [config.source_file]

@@ -90,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
                     "nothing generated (--if-empty)"
                 )
                 return 0
-        summary = write_demo(con, config)
+        try:
+            summary = write_demo(con, config)
+        except ValueError as error:
+            raise JobError(str(error)) from None
     finally:
         con.close()
     seconds = time.perf_counter() - started

@@ -72,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="replace the rows of files whose content changed since they were loaded",
     )
     parser.add_argument(
+        "--replace-demo",
+        action="store_true",
+        help="delete generated demo rows first, so your data replaces them (make run DATA=...)",
+    )
+    parser.add_argument(
         "--database",
         type=Path,
         metavar="DB",
@@ -91,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             delimiter=args.delimiter,
             replace_changed=args.replace_changed,
+            replace_demo=args.replace_demo,
             show_progress=not args.no_progress,
         )
         database = args.database or database_path()

@@ -20,7 +20,12 @@ from typing import TextIO
 
 import duckdb
 
-from segmentation.contract import TRANSACTION_COLUMNS, TRANSACTIONS_TABLE
+from segmentation.contract import (
+    ARCHETYPES_TABLE,
+    DEMO_SOURCE_PREFIX,
+    TRANSACTION_COLUMNS,
+    TRANSACTIONS_TABLE,
+)
 from segmentation.loading import parsing
 from segmentation.loading.errors import LoadError
 from segmentation.loading.formats import (
@@ -78,6 +83,7 @@ class LoadOptions:
     encoding: str | None = None
     delimiter: str | None = None
     replace_changed: bool = False
+    replace_demo: bool = False
     show_progress: bool = True
 
 
@@ -176,6 +182,8 @@ def load_path(
     try:
         ensure_raw_tables(con)
         ensure_load_tables(con)
+        if options.replace_demo:
+            _remove_demo_rows(con, report)
         _refuse_foreign_rows(con)
         planned = _plan(con, inspected, options.replace_changed, report)
         if planned:
@@ -203,6 +211,22 @@ def _user_mapping(settings: MappingSettings | None, options: LoadOptions) -> Col
             "or drop the mapping"
         )
     return build_mapping(settings or MappingSettings(), options.columns)
+
+
+def _remove_demo_rows(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+    """Delete generated demo rows (and their planted archetypes): real data replaces them."""
+    demo_rows = con.execute(
+        f"select count(*) from {qualified(TRANSACTIONS_TABLE)} where starts_with(source_file, ?)",
+        [DEMO_SOURCE_PREFIX],
+    ).fetchall()[0][0]
+    if not demo_rows:
+        return
+    con.execute(
+        f"delete from {qualified(TRANSACTIONS_TABLE)} where starts_with(source_file, ?)",
+        [DEMO_SOURCE_PREFIX],
+    )
+    con.execute(f"delete from {qualified(ARCHETYPES_TABLE)}")
+    report.notes.append(f"removed {demo_rows:,} demo rows: your data replaces the demo data")
 
 
 def _refuse_foreign_rows(con: duckdb.DuckDBPyConnection) -> None:
