@@ -24,7 +24,7 @@ SPECS = [
     CandidateSpec("kmeans", (("n_clusters", 4), ("n_init", 4)), fit_sample_size=500),
     CandidateSpec(
         "gaussian_mixture",
-        (("covariance_type", "full"), ("n_clusters", 4), ("n_init", 1)),
+        (("covariance_type", "full"), ("n_clusters", 4), ("n_init", 1), ("reg_covar", 1e-6)),
         fit_sample_size=1000,
     ),
     CandidateSpec("agglomerative", (("linkage", "ward"), ("n_clusters", 4)), fit_sample_size=600),

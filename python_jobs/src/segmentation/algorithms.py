@@ -54,7 +54,7 @@ class CandidateSpec:
 
 
 # Parameters that are the same for every candidate of an algorithm: kept out of the id.
-_ID_HIDDEN = {"n_init", "covariance_type"}
+_ID_HIDDEN = {"n_init", "covariance_type", "reg_covar"}
 
 
 @dataclass
@@ -99,6 +99,7 @@ def candidate_grid(settings: SegmentationSettings, n_rows: int) -> list[Candidat
                     ("covariance_type", cfg.covariance_type),
                     ("n_clusters", k),
                     ("n_init", cfg.n_init),
+                    ("reg_covar", cfg.reg_covar),
                 )
                 specs.append(_k_spec(algorithm, params, k, n_rows, cfg.fit_sample_size))
         elif algorithm == "agglomerative":
@@ -245,7 +246,7 @@ def _fit_gaussian_mixture(
         n_components=int(params["n_clusters"]),
         covariance_type=str(params["covariance_type"]),
         n_init=int(params["n_init"]),
-        reg_covar=1e-6,
+        reg_covar=float(params["reg_covar"]),
         random_state=random_state,
     ).fit(sample)
     labels = model.predict(matrix).astype(np.int64)

@@ -88,6 +88,7 @@ DEFAULTS: dict[str, Any] = {
         "k_min": 2,
         "k_max": 8,
         "covariance_type": "full",
+        "reg_covar": 1e-6,
         "n_init": 1,
         "fit_sample_size": 20000,
     },
@@ -132,6 +133,7 @@ class GaussianMixtureSettings:
     k_min: int
     k_max: int
     covariance_type: str
+    reg_covar: float
     n_init: int
     fit_sample_size: int | None
 
@@ -232,6 +234,7 @@ class SegmentationSettings:
                 covariance_type=_choice(
                     gm, "covariance_type", ("full", "tied", "diag", "spherical"), "gaussian_mixture"
                 ),
+                reg_covar=_number(gm, "reg_covar", 0.0, None, "gaussian_mixture", open_low=True),
                 n_init=_integer(gm, "n_init", low=1, prefix="gaussian_mixture"),
                 fit_sample_size=_sample_size(gm, "gaussian_mixture"),
             ),
