@@ -314,11 +314,11 @@ def _check_enough_customers(features: pd.DataFrame, settings: SegmentationSettin
 
 
 def _model_inputs(features: pd.DataFrame, settings: SegmentationSettings) -> pd.DataFrame:
-    """Only the columns that influence the fit (for fingerprints)."""
+    """Only the columns that influence the tables (for fingerprints)."""
     prep = settings.preparation
     columns = [ID_COLUMN, *prep.features]
     columns += [rule for _, rule in prep.imputation if isinstance(rule, str) and rule != "median"]
-    columns.append(MONETARY_COLUMN)
+    columns += [MONETARY_COLUMN, "as_of_date", "first_order_at", "last_order_at"]
     present = [c for c in dict.fromkeys(columns) if c in features.columns]
     return features[present]
 
