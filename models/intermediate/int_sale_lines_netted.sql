@@ -65,7 +65,8 @@ candidate_matches as (
     from cancellations
     inner join sales
         on cancellations.customer_id = sales.customer_id
-        and cancellations.stock_code = sales.stock_code
+        -- a log without stock codes nets per customer
+        and coalesce(cancellations.stock_code, '') = coalesce(sales.stock_code, '')
         and sales.invoiced_at <= cancellations.cancelled_at
 ),
 

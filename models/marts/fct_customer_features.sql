@@ -58,8 +58,11 @@ final as (
     select
         order_stats.customer_id,
         order_stats.as_of_date,
-        country_ranking.country as primary_country,
-        country_ranking.country_count,
+        -- switched off (null) when the log has no country column
+        case when {{ input_is_available('has_country') }} then country_ranking.country end
+            as primary_country,
+        case when {{ input_is_available('has_country') }} then country_ranking.country_count end
+            as country_count,
         order_stats.first_order_at,
         order_stats.last_order_at,
         {{ dbt.datediff('order_stats.last_order_at', 'order_stats.as_of_date', 'day') }} as recency_days,
@@ -70,7 +73,9 @@ final as (
         cast(order_stats.net_units as {{ dbt.type_float() }}) / order_stats.frequency_orders
             as avg_items_per_order,
         order_stats.monetary_amount / order_stats.net_units as avg_unit_price,
-        line_stats.distinct_products,
+        -- switched off (null) when the log has no stock code column
+        case when {{ input_is_available('has_stock_code') }} then line_stats.distinct_products end
+            as distinct_products,
         cast(line_stats.cancelled_units as {{ dbt.type_float() }}) / line_stats.purchased_units
             as cancellation_rate,
         case

@@ -34,10 +34,15 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and the input-contract tables if they are missing."""
+    """Create the raw schema and every table the dbt sources read, if they are missing: the
+    input contract plus the loaders' bookkeeping (load log, rejected rows, input capabilities)."""
+    # imported here: the loading package itself builds on this module
+    from segmentation.loading.log import ensure_load_tables
+
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(create_table_sql(TRANSACTIONS_TABLE, TRANSACTION_COLUMNS))
     con.execute(create_table_sql(ARCHETYPES_TABLE, ARCHETYPE_COLUMNS))
+    ensure_load_tables(con)
 
 
 def transaction_count(con: duckdb.DuckDBPyConnection) -> int:
