@@ -52,7 +52,7 @@ run: $(STAMP)
 	$(BIN)/dbt docs generate --vars '$(DBT_VARS)'
 	$(BIN)/segmentation summary
 
-test: pytest dbt-test
+test: lint pytest dbt-test
 
 pytest: $(STAMP)
 	$(BIN)/pytest python_jobs/tests

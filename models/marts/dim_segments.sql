@@ -1,6 +1,5 @@
 {#- One row per segment of the kept model: size, shares and the mean of every feature in its
-    original unit. Segment ids follow the kept model (1 = the representative with the highest
-    monetary value). -#}
+    original unit. Segment ids follow the kept model (1 = the highest median net revenue). -#}
 with
 
 assignments as (

@@ -102,9 +102,9 @@ def test_real_data_replaces_demo_data_only_when_asked(tmp_path, capsys):
     assert load_job.run(parse([*argv, "--replace-demo"])) == 0
     assert "demo rows" in capsys.readouterr().out
     with duckdb.connect(str(database), read_only=True) as con:
-        assert con.execute("select count(*), min(source_file) from raw.transactions").fetchall() == [
-            (1, str(data))
-        ]
+        assert con.execute(
+            "select count(*), min(source_file) from raw.transactions"
+        ).fetchall() == [(1, str(data))]
         assert con.execute("select count(*) from raw.customer_archetypes").fetchall() == [(0,)]
 
 

@@ -175,3 +175,14 @@ def test_inverse_transform_maps_prepared_points_back_to_original_units(features)
     back = preparer.inverse_transform(matrix)
     column = preparer.used_features_.index("monetary_amount")
     np.testing.assert_allclose(back[:, column], features["monetary_amount"].iloc[:20], rtol=1e-9)
+
+
+def test_feature_null_for_everyone_is_left_out_with_its_reason(features) -> None:
+    # a log without stock codes: fct_customer_features has distinct_products NULL everywhere
+    frame = features.assign(distinct_products=np.nan)
+    preparer = FeaturePreparer(prep_settings()).fit(frame)
+    row = preparer.params_.set_index("feature_name").loc["distinct_products"]
+    assert not row["is_used"]
+    assert "NULL for every customer" in row["exclusion_reason"]
+    assert "distinct_products" not in preparer.used_features_
+    assert preparer.transform(frame).shape == (len(frame), len(preparer.used_features_))

@@ -59,7 +59,8 @@ class FeatureInputError(ValueError):
 def validate_features(frame: pd.DataFrame, settings: PreparationSettings) -> None:
     """Check ``frame`` has unique customer ids and finite numeric values in the used columns.
 
-    NULL is allowed only in a feature with an imputation rule. Raises
+    NULL is allowed only in a feature with an imputation rule, or in every row (an input the
+    log lacks, left out by :meth:`FeaturePreparer.fit`). Raises
     :class:`FeatureInputError` naming the column and a few customer ids.
     """
     needed = [ID_COLUMN, *settings.features, *_imputation_columns(settings)]
@@ -94,7 +95,8 @@ def validate_features(frame: pd.DataFrame, settings: PreparationSettings) -> Non
                 f"{_examples(ids[infinite])}"
             )
         nulls = np.isnan(array)
-        if nulls.any() and settings.imputation_for(column) is None:
+        # NULL for everyone: a switched-off input (e.g. no stock codes); fit() leaves it out
+        if nulls.any() and not nulls.all() and settings.imputation_for(column) is None:
             raise FeatureInputError(
                 f"column {column} has {int(nulls.sum())} NULL/NaN value(s), e.g. customer_id "
                 f"{_examples(ids[nulls])}, and no rule in segmentation.imputation"
@@ -170,6 +172,19 @@ class FeaturePreparer:
             "imputation_value": None,
             "missing_count": missing,
         }
+        if raw.size and missing == raw.size:
+            row.update(
+                is_used=False,
+                exclusion_reason=(
+                    "NULL for every customer (the input it needs is missing from the log)"
+                ),
+                clip_lower=None,
+                clip_upper=None,
+                clipped_low_count=0,
+                clipped_high_count=0,
+                is_log1p=feature in self.settings.log1p_features,
+            )
+            return row, np.zeros(raw.size)
         if isinstance(rule, str) and rule != "median":
             row["imputation_rule"], row["imputation_column"] = "column", rule
         elif rule == "median":
@@ -199,6 +214,8 @@ class FeaturePreparer:
     ) -> None:
         kept: list[str] = []
         for row in rows:
+            if not row["is_used"]:  # already left out (NULL for every customer)
+                continue
             name = str(row["feature_name"])
             values = transformed[name]
             spread = float(np.var(values))

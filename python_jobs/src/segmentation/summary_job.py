@@ -18,7 +18,10 @@ PUBLIC_TABLES = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--database", type=Path, default=None, help="warehouse file (default: $SEGMENTS_DUCKDB_PATH)"
+        "--database",
+        type=Path,
+        default=None,
+        help="warehouse file (default: $SEGMENTS_DUCKDB_PATH)",
     )
 
 
