@@ -44,8 +44,6 @@ import pyarrow as pa
 from segmentation.cli import JobError
 from segmentation.locks import lock_holders, locked_message
 
-DEFAULT_SERVING_PATH = Path("warehouse/serving.duckdb")
-SERVING_PATH_ENV = "SEGMENTS_SERVING_PATH"
 PARQUET_DIR_ENV = "SEGMENTS_SERVING_PARQUET_DIR"
 PSEUDONYM_KEY_ENV = "SEGMENTS_PSEUDONYM_KEY"
 MIN_KEY_LENGTH = 16
@@ -455,8 +453,8 @@ def _copy_table(
             )
         if comment:
             con.execute(f"comment on column {target}.{_ident(column.name)} is {_literal(comment)}")
-    rows = con.execute(f"select count(*) from {target}").fetchone()[0]
-    expected = con.execute(f"select count(*) from {source}").fetchone()[0]
+    rows = con.execute(f"select count(*) from {target}").fetchall()[0][0]
+    expected = con.execute(f"select count(*) from {source}").fetchall()[0][0]
     if rows != expected:  # cannot happen short of a storage fault; never publish a short copy
         raise PublishRefused(f"{table.qualified}: copied {rows} rows of {expected}")
     return PublishedTable(table.schema, table.name, rows, tuple(pseudonymised), tuple(withheld))

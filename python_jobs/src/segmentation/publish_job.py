@@ -9,11 +9,9 @@ from pathlib import Path
 from segmentation.publish import (
     DEFAULT_ID_COLUMNS,
     DEFAULT_SCHEMAS,
-    DEFAULT_SERVING_PATH,
     DEFAULT_WITHHELD_COLUMNS,
     PARQUET_DIR_ENV,
     PSEUDONYM_KEY_ENV,
-    SERVING_PATH_ENV,
     PublishRefused,
     PublishResult,
     PublishSpec,
@@ -21,7 +19,12 @@ from segmentation.publish import (
     pseudonym_key,
     publish,
 )
-from segmentation.warehouse import database_path
+from segmentation.warehouse import (
+    DEFAULT_SERVING_DATABASE,
+    SERVING_ENV_VAR,
+    database_path,
+    serving_path,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--serving",
         type=Path,
         default=None,
-        help=f"serving copy (default: ${SERVING_PATH_ENV} or {DEFAULT_SERVING_PATH})",
+        help=f"serving copy (default: ${SERVING_ENV_VAR} or {DEFAULT_SERVING_DATABASE})",
     )
     parser.add_argument(
         "--parquet-dir",
@@ -106,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     source = args.database or database_path()
-    serving = args.serving or Path(os.environ.get(SERVING_PATH_ENV) or DEFAULT_SERVING_PATH)
+    serving = args.serving or serving_path()
     parquet_dir = args.parquet_dir or (
         Path(os.environ[PARQUET_DIR_ENV]) if os.environ.get(PARQUET_DIR_ENV) else None
     )

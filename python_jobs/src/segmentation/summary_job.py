@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from segmentation.cli import JobError
-from segmentation.warehouse import connect, database_path
+from segmentation.warehouse import connect, database_path, serving_path
 
 # The tables a user queries after `make run`, in the order they are shown.
 PUBLIC_TABLES = (
@@ -46,9 +46,14 @@ def run(args: argparse.Namespace) -> int:
             )
     finally:
         con.close()
+    serving = serving_path().resolve()
+    readable = serving if serving.exists() else path
+    if serving.exists():
+        print(f"Serving copy for BI tools (published after the last good build): {serving}")
     print(
         "Query it (read-only, from any other process):\n"
-        f"  .venv/bin/python -c \"import duckdb; con = duckdb.connect('{path}', read_only=True);"
+        '  .venv/bin/python -c "import duckdb;'
+        f" con = duckdb.connect('{readable}', read_only=True);"
         " print(con.sql('select * from marts.dim_segments'))\"\n"
         "Browse the docs and lineage:\n"
         "  .venv/bin/dbt docs serve --profiles-dir . --port 8080"
@@ -61,7 +66,7 @@ def _row_count(con, table: str) -> str:
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, name],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return "missing"
-    return f"{con.execute(f'select count(*) from {table}').fetchone()[0]:,} rows"
+    return f"{con.execute(f'select count(*) from {table}').fetchall()[0][0]:,} rows"

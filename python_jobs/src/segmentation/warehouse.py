@@ -18,11 +18,19 @@ from segmentation.contract import (
 
 DEFAULT_DATABASE = Path("warehouse/segments.duckdb")
 DATABASE_ENV_VAR = "SEGMENTS_DUCKDB_PATH"
+# The published read-only copy BI tools open (see segmentation.publish).
+DEFAULT_SERVING_DATABASE = Path("warehouse/serving.duckdb")
+SERVING_ENV_VAR = "SEGMENTS_SERVING_PATH"
 
 
 def database_path() -> Path:
     """The warehouse file: ``$SEGMENTS_DUCKDB_PATH`` or ``warehouse/segments.duckdb``."""
     return Path(os.environ.get(DATABASE_ENV_VAR) or DEFAULT_DATABASE)
+
+
+def serving_path() -> Path:
+    """The serving copy: ``$SEGMENTS_SERVING_PATH`` or ``warehouse/serving.duckdb``."""
+    return Path(os.environ.get(SERVING_ENV_VAR) or DEFAULT_SERVING_DATABASE)
 
 
 def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -50,7 +58,7 @@ def transaction_count(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [RAW_SCHEMA, TRANSACTIONS_TABLE],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return 0
-    return con.execute(f"select count(*) from {RAW_SCHEMA}.{TRANSACTIONS_TABLE}").fetchone()[0]
+    return con.execute(f"select count(*) from {RAW_SCHEMA}.{TRANSACTIONS_TABLE}").fetchall()[0][0]

@@ -176,7 +176,7 @@ def load_path(
 
     report = LoadReport(load_id=new_load_id(), ignored=ignored)
     # DuckDB's own bar would interleave with ours; restored afterwards.
-    bar_was_on = con.execute("select current_setting('enable_progress_bar')").fetchone()[0]
+    bar_was_on = con.execute("select current_setting('enable_progress_bar')").fetchall()[0][0]
     con.execute("set enable_progress_bar = false")
     con.execute("begin transaction")
     try:

@@ -161,7 +161,7 @@ def refresh_input_capabilities(con: duckdb.DuckDBPyConnection) -> list[tuple[str
     ensure_load_tables(con)
     units = con.execute(
         f"select count(*) from {qualified(LOAD_LOG_TABLE)} where is_current"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     rows: list[tuple[str, bool, str]] = []
     for capability in OPTIONAL_CAPABILITIES.values():
         if not units:
@@ -176,7 +176,7 @@ def refresh_input_capabilities(con: duckdb.DuckDBPyConnection) -> list[tuple[str
             from {qualified(LOAD_LOG_TABLE)}
             where is_current
             """
-        ).fetchone()
+        ).fetchall()[0]
         if lacking:
             note = (
                 f"missing in {lacking:,} of {units:,} loaded files (e.g. {example}): "

@@ -208,7 +208,7 @@ def resolve_date_parsing(
         from numbered
         """,
         [DAY_MONTH_RE, DAY_MONTH_RE],
-    ).fetchone()
+    ).fetchall()[0]
     count, max_first, max_second, differing, day_example, month_example, ambiguous = stats
     if not count:
         return DateParsing()

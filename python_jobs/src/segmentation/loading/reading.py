@@ -154,7 +154,7 @@ def stage_csv(
         )
     except duckdb.Error as error:
         raise LoadError(f"{source.name}: cannot read the CSV file: {error}") from error
-    rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+    rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     rejected = con.execute(
         f"""
         select line - 1 as source_row,
@@ -172,7 +172,7 @@ def stage_csv(
         for row, raw, reason in rejected
     ]
     # Rows keep file order; a temp table's row ids are consecutive but need not start at 0.
-    base = con.execute(f"select coalesce(min(rowid), 0) from {table}").fetchone()[0]
+    base = con.execute(f"select coalesce(min(rowid), 0) from {table}").fetchall()[0][0]
     row_expr = f"(rowid - {base} + 1)"
     if malformed:
         row_expr = _renumber_around(con, table, base, rows, [m.source_row for m in malformed])
@@ -218,7 +218,7 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str
         raise LoadError(f"{source.name}: cannot read the Parquet file: {error}") from error
     described = con.execute(f"select * from {table} limit 0").description
     columns = [d[0] for d in described if d[0] != "file_row_number"]
-    rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+    rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     return StagedTable(source.name, source, None, table, columns, "file_row_number + 1", rows)
 
 
