@@ -9,36 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO_ROOT, run_dbt
 
 from segmentation.demo import DemoConfig, write_demo
 from segmentation.warehouse import connect
 
 pytestmark = pytest.mark.dbt
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ANALYSES_DIR = REPO_ROOT / "analyses"
 REPORTING_DIR = REPO_ROOT / "models" / "reporting"
 PROJECT_NAME = "customer_segments"
 # A log that ends mid-month, so the last month is partial.
 DEMO = DemoConfig(customers=300, months=14, seed=1, end_date=dt.date(2026, 9, 15))
 EVENING_START_HOUR = 18
-# Ratios are cast with dbt.type_float(), which dbt-duckdb renders as a 4-byte FLOAT: shares
-# carry about seven significant digits.
-TOLERANCE = 1e-5
+# Shares are computed in SQL and again here in pandas: equal up to rounding.
+TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -47,41 +41,6 @@ class Built:
 
     con: duckdb.DuckDBPyConnection
     results: dict[str, pd.DataFrame]
-
-
-def dbt_executable() -> str:
-    """The dbt next to the running Python (the project's venv), else the one on PATH."""
-    candidate = Path(sys.executable).with_name("dbt")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("dbt")
-    if found is None:
-        pytest.skip("dbt is not installed")
-    return found
-
-
-def run_dbt(args: list[str], database: Path, work: Path) -> None:
-    """Run one dbt command on the project against ``database``; fail with dbt's output."""
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(REPO_ROOT),
-        "SEGMENTS_DUCKDB_PATH": str(database),
-    }
-    command = [
-        dbt_executable(),
-        *args,
-        "--project-dir",
-        str(REPO_ROOT),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
-    completed = subprocess.run(
-        command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600
-    )
-    if completed.returncode != 0:
-        pytest.fail(f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}")
 
 
 @pytest.fixture(scope="module")
