@@ -67,11 +67,6 @@ def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame)
     con.unregister("frame")
 
 
-def read_table(database: Path, table: str) -> pd.DataFrame:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return con.execute(f"select * from {table}").df()
-
-
 def dim_segments(features: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
     joined = features.merge(assignments[["customer_id", "segment_id"]], on="customer_id")
     grouped = joined.groupby("segment_id").agg(
@@ -111,24 +106,49 @@ def stability(segment_ids: np.ndarray) -> pd.DataFrame:
     )
 
 
-def size_history(segment_ids: np.ndarray) -> pd.DataFrame:
-    segments = np.unique(segment_ids)
-    rows = [
-        {"as_of_date": pd.Timestamp(day).date(), "segment_id": sid, "customer_count": 50 + i + j}
-        for i, day in enumerate(["2011-10-01", "2011-11-01", "2011-12-01"])
-        for j, sid in enumerate(segments)
-    ]
-    return pd.DataFrame(rows)
+def assignment_history(assignments: pd.DataFrame) -> pd.DataFrame:
+    """Three scoring runs: the assignments, then with some customers moved, gone and new."""
+    runs = []
+    for run_id, day in enumerate(["2011-10-01", "2011-11-01", "2011-12-01"], start=1):
+        frame = assignments[["customer_id", "segment_id"]].copy()
+        frame["segment_id"] = np.where(
+            np.arange(len(frame)) % 7 < run_id - 1, frame["segment_id"] % 4 + 1, frame["segment_id"]
+        )
+        frame = frame.iloc[run_id * 5 :]  # the first customers drop out run by run
+        frame["run_id"] = run_id
+        frame["as_of_date"] = pd.Timestamp(day).date()
+        runs.append(frame)
+    return pd.concat(runs, ignore_index=True)
 
 
-def migration(segment_ids: np.ndarray) -> pd.DataFrame:
-    segments = np.unique(segment_ids)
-    rows = [
-        {"from_segment_id": a, "to_segment_id": b, "customer_count": 40 if a == b else 3}
-        for a in segments
-        for b in segments
-    ]
-    return pd.DataFrame(rows)
+def segment_migration(history: pd.DataFrame) -> pd.DataFrame:
+    """Like monitoring.mon_segment_migration: counts per consecutive run pair and move."""
+    rows = []
+    for before_id, after_id in [(1, 2), (2, 3)]:
+        before = history[history["run_id"] == before_id]
+        after = history[history["run_id"] == after_id]
+        both = before.merge(after, on="customer_id", how="outer", suffixes=("_from", "_to"))
+        counts = (
+            both.groupby(["segment_id_from", "segment_id_to"], dropna=False)
+            .size()
+            .reset_index(name="customer_count")
+        )
+        for row in counts.itertuples(index=False):
+            rows.append(
+                {
+                    "from_run_id": before_id,
+                    "from_as_of_date": before["as_of_date"].iloc[0],
+                    "to_run_id": after_id,
+                    "to_as_of_date": after["as_of_date"].iloc[0],
+                    "from_segment_id": row.segment_id_from,
+                    "to_segment_id": row.segment_id_to,
+                    "customer_count": row.customer_count,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    for column in ("from_segment_id", "to_segment_id"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +168,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write_table(con, "marts.fct_customer_rfm", customer_rfm(features))
         segment_ids = result.assignments["segment_id"].to_numpy()
         write_table(con, STABILITY, stability(segment_ids))
-        write_table(con, SIZE_HISTORY, size_history(segment_ids))
-        write_table(con, MIGRATION, migration(segment_ids))
+        history = assignment_history(result.assignments)
+        write_table(con, SIZE_HISTORY, history)
+        write_table(con, MIGRATION, segment_migration(history))
     return path
 
 

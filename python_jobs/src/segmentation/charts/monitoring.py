@@ -21,7 +21,7 @@ from segmentation.charts.style import (
 )
 
 STABILITY = "ml.ml_segment_stability"
-SIZE_HISTORY = "monitoring.mon_segment_size_history"
+SIZE_HISTORY = "monitoring.mon_assignment_history"
 MIGRATION = "monitoring.mon_segment_migration"
 
 # Hennig's rule of thumb for bootstrap Jaccard stability of a cluster.
@@ -99,53 +99,77 @@ def segment_stability(source: ChartSource) -> Figure:
 
 
 def segment_sizes_over_time(source: ChartSource) -> Figure:
-    """Share of customers in each segment per run, one line per segment."""
-    columns = source.columns(SIZE_HISTORY)
-    when = _pick(columns, ("as_of_date", "run_at", "scored_at", "snapshot_date"))
-    count = _pick(columns, ("customer_count", "customers", "n_customers"))
+    """Customers per segment in every scoring run: shares as lines, counts as stacked bars."""
     table = source.nonempty_frame(
-        f"select {when} as run, segment_id, sum({count}) as customers from {SIZE_HISTORY} "
-        "group by 1, 2 order by 1, 2",
+        f"select run_id, as_of_date, segment_id, count(*) as customers from {SIZE_HISTORY} "
+        "group by run_id, as_of_date, segment_id order by run_id, segment_id",
         SIZE_HISTORY,
     )
-    if table["run"].nunique() < 2:
+    runs = table[["run_id", "as_of_date"]].drop_duplicates().sort_values("run_id")
+    if len(runs) < 2:
         raise ChartSkipped(f"{SIZE_HISTORY} has one run so far (two are needed for a trend)")
-    table["share"] = table["customers"] / table.groupby("run")["customers"].transform("sum")
+    position = {run: i for i, run in enumerate(runs["run_id"])}
+    run_labels = [f"run {run}\n{_date(day)}" for run, day in runs.itertuples(index=False)]
+    counts = table.pivot(index="run_id", columns="segment_id", values="customers").fillna(0)
+    counts = counts.reindex(runs["run_id"])
+    shares = counts.div(counts.sum(axis=1), axis=0) * 100
     names = segment_names(source)
-    figure, ax = new_figure(11, 6)
-    for segment_id, rows in table.groupby("segment_id"):
-        ax.plot(
-            pd.to_datetime(rows["run"]),
-            rows["share"] * 100,
-            marker="o",
-            color=segment_colour(segment_id),
-            label=segment_label(segment_id, names.get(int(segment_id))),
-        )
-    ax.set_xlabel(f"Run ({when.replace('_', ' ')})")
-    ax.set_ylabel("Share of customers (%)")
-    ax.set_title("Segment sizes over time", loc="left")
-    ax.legend(title="Segment", loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.grid(alpha=0.3)
-    figure.autofmt_xdate()
+    figure, (share_ax, count_ax) = new_figure(15, 6, ncols=2)
+    x = np.array([position[run] for run in counts.index])
+    bottom = np.zeros(len(counts))
+    for segment_id in counts.columns:
+        colour = segment_colour(segment_id)
+        label = segment_label(segment_id, names.get(int(segment_id)))
+        share_ax.plot(x, shares[segment_id], marker="o", color=colour, label=label)
+        count_ax.bar(x, counts[segment_id], bottom=bottom, color=colour, edgecolor="white")
+        bottom += counts[segment_id].to_numpy()
+    for ax in (share_ax, count_ax):
+        ax.set_xticks(x, run_labels, fontsize=8.5)
+        ax.set_xlabel("Scoring run (as-of date)")
+        ax.grid(axis="y", alpha=0.3)
+    share_ax.set_ylim(0, max(5.0, float(shares.to_numpy().max()) * 1.15))
+    share_ax.set_ylabel("Share of customers (%)")
+    share_ax.set_title("Share of customers per segment", loc="left")
+    count_ax.set_ylabel("Customers (count)")
+    count_ax.set_title("Customers per run, stacked by segment", loc="left")
+    figure.legend(
+        *share_ax.get_legend_handles_labels(),
+        title="Segment",
+        loc="upper left",
+        bbox_to_anchor=(1.0, 0.92),
+        frameon=False,
+    )
+    figure.suptitle(f"Segment sizes over {len(runs)} scoring runs")
     figure.tight_layout()
     return figure
 
 
 def segment_migration(source: ChartSource) -> Figure:
-    """Where the customers of each previous segment are now (row percentages)."""
-    columns = source.columns(MIGRATION)
-    origin = _pick(columns, ("from_segment_id", "previous_segment_id"))
-    target = _pick(columns, ("to_segment_id", "current_segment_id", "segment_id"))
-    count = _pick(columns, ("customer_count", "customers", "n_customers"))
+    """Where the customers of each segment of the previous run are in the latest run."""
     table = source.nonempty_frame(
-        f"select {origin} as origin, {target} as target, sum({count}) as customers "
-        f"from {MIGRATION} where {origin} is not null and {target} is not null group by 1, 2",
-        MIGRATION,
+        f"select from_run_id, from_as_of_date, to_run_id, to_as_of_date, from_segment_id, "
+        f"to_segment_id, customer_count from {MIGRATION} "
+        f"where to_run_id = (select max(to_run_id) from {MIGRATION})",
+        f"{MIGRATION} (there is no earlier run to compare with)",
     )
-    matrix = table.pivot(index="origin", columns="target", values="customers").fillna(0)
+    first = table.iloc[0]
+    table["origin"] = table["from_segment_id"].fillna(NEW_CUSTOMERS).astype(int)
+    table["target"] = table["to_segment_id"].fillna(GONE).astype(int)
+    matrix = table.pivot_table(
+        index="origin", columns="target", values="customer_count", aggfunc="sum", fill_value=0
+    )
+    matrix = matrix.reindex(
+        index=sorted(matrix.index, key=_last_if_special),
+        columns=sorted(matrix.columns, key=_last_if_special),
+    )
     shares = matrix.div(matrix.sum(axis=1), axis=0) * 100
     names = segment_names(source)
-    figure, ax = new_figure(10, 8)
+    stayed = int(
+        table.loc[table["from_segment_id"] == table["to_segment_id"], "customer_count"].sum()
+    )
+    compared = int(table.loc[table["from_segment_id"].notna(), "customer_count"].sum())
+    width = max(9.0, 1.1 * len(shares.columns) + 4)
+    figure, ax = new_figure(width, max(6.0, 0.6 * len(shares) + 3))
     sns.heatmap(
         shares,
         ax=ax,
@@ -154,24 +178,56 @@ def segment_migration(source: ChartSource) -> Figure:
         vmax=100,
         annot=shares.map(lambda value: f"{value:.0f}" if value >= 0.5 else "").to_numpy(),
         fmt="",
+        annot_kws={"fontsize": 8.5},
         linewidths=0.5,
         linecolor="white",
-        cbar_kws={"label": "Share of the previous segment's customers (%)"},
-        xticklabels=[segment_label(s, names.get(int(s))) for s in shares.columns],
+        cbar_kws={"label": "Share of the row's customers (%)"},
+        xticklabels=[
+            _migration_label(s, names, "gone (not in the latest run)") for s in shares.columns
+        ],
         yticklabels=[
-            f"{segment_label(s, names.get(int(s)))} (n = {int(matrix.loc[s].sum()):,})"
+            f"{_migration_label(s, names, 'new customers')} (n = {int(matrix.loc[s].sum()):,})"
             for s in shares.index
         ],
     )
     ax.set_xticklabels(ax.get_xticklabels(), rotation=35, ha="right")
     ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
-    colour_segment_ticks(ax.get_xticklabels(), shares.columns)
-    colour_segment_ticks(ax.get_yticklabels(), shares.index)
-    ax.set_xlabel("Segment now")
-    ax.set_ylabel("Segment in the previous run")
-    ax.set_title("Migration between the last two runs (% of each previous segment)", loc="left")
+    _colour_segment_labels(ax.get_xticklabels(), shares.columns)
+    _colour_segment_labels(ax.get_yticklabels(), shares.index)
+    ax.set_xlabel(f"Segment in run {first['to_run_id']} (as of {_date(first['to_as_of_date'])})")
+    ax.set_ylabel(
+        f"Segment in run {first['from_run_id']} (as of {_date(first['from_as_of_date'])})"
+    )
+    kept = f"{stayed / compared:.0%}" if compared else "n/a"
+    set_titles(
+        ax,
+        "Migration of customers between the last two scoring runs",
+        f"row percentages; {kept} of the customers scored in both runs kept their segment",
+    )
     figure.tight_layout()
     return figure
+
+
+# Pseudo segment ids for the margins of the migration matrix (real ids are 1 … k).
+NEW_CUSTOMERS = -1
+GONE = -2
+
+
+def _last_if_special(segment_id: int) -> tuple[int, int]:
+    return (1, -segment_id) if segment_id < 0 else (0, segment_id)
+
+
+def _migration_label(segment_id: int, names: dict[int, str], special: str) -> str:
+    return special if segment_id < 0 else segment_label(segment_id, names.get(int(segment_id)))
+
+
+def _colour_segment_labels(labels, segment_ids) -> None:
+    pairs = [(label, sid) for label, sid in zip(labels, segment_ids, strict=True) if sid > 0]
+    colour_segment_ticks([label for label, _ in pairs], [sid for _, sid in pairs])
+
+
+def _date(value: object) -> str:
+    return str(pd.Timestamp(value).date()) if value is not None and not pd.isna(value) else "?"
 
 
 def _pick(columns: Sequence[str], candidates: Sequence[str], required: bool = True) -> str | None:
