@@ -1,5 +1,6 @@
 {#- One row per segment of the kept model: size, shares and the mean of every feature in its
     original unit. Segment ids follow the kept model (1 = the highest median net revenue). -#}
+-- depends_on: {{ ref('ml_segment_evaluation') }} (its quality gates must pass first)
 with
 
 assignments as (

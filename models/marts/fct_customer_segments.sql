@@ -1,4 +1,5 @@
 {#- One row per customer in fct_customer_features: the segment the kept model assigns. -#}
+-- depends_on: {{ ref('ml_segment_evaluation') }} (its quality gates must pass first)
 with
 
 assignments as (

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from segmentation.evaluation_settings import EvaluationSettings, EvaluationSettingsError
 from segmentation.settings import SegmentationSettings, SettingsError
 
 PROJECT_FILE = "dbt_project.yml"
@@ -119,6 +120,14 @@ def segmentation_settings(name: str, value: Any) -> None:
         raise VarError(f"var {name}: {error}") from error
 
 
+def evaluation_settings(name: str, value: Any) -> None:
+    """The evaluation settings, validated by the code the evaluation models use."""
+    try:
+        EvaluationSettings.from_mapping(value)
+    except EvaluationSettingsError as error:
+        raise VarError(f"var {name}: {error}") from error
+
+
 def plain_value(name: str, value: Any) -> None:
     """Numbers, booleans, null and plain text (recursively): no quotes, semicolons or comments."""
     if value is None or isinstance(value, bool | int | float | dt.date):
@@ -189,6 +198,14 @@ RULES: dict[str, Rule] = {
     "evening_start_hour": integer_between(0, 23),
     "rfm_score_bins": integer_between(2, 9),
     "segmentation": segmentation_settings,
+    "evaluation": evaluation_settings,
+    "quality_gate_severity": one_of("error", "warn"),
+    "quality_gate_min_segments": integer_between(1, 1000),
+    "quality_gate_max_segments": integer_between(1, 1000),
+    "quality_gate_min_segment_share": number_between(0.0, 1.0),
+    "quality_gate_max_noise_share": number_between(0.0, 1.0),
+    "quality_gate_min_silhouette": number_between(-1.0, 1.0),
+    "quality_gate_min_stability": number_between(0.0, 1.0),
 }
 
 

@@ -1,0 +1,21 @@
+"""How well every customer fits its segment: distances, margin and silhouette.
+
+Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.customer_evaluation).
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.evaluation_settings import EvaluationSettings
+from segmentation.evaluation_tables import customer_evaluation
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = EvaluationSettings.from_mapping(dbt.config.get("evaluation"))
+    return customer_evaluation(
+        to_pandas(dbt.ref("fct_customer_features")),
+        to_pandas(dbt.ref("ml_feature_transform_params")),
+        to_pandas(dbt.ref("ml_segment_model")),
+        to_pandas(dbt.ref("ml_segment_representatives")),
+        to_pandas(dbt.ref("ml_customer_assignments")),
+        settings,
+    )

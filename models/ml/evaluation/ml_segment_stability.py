@@ -1,0 +1,20 @@
+"""Bootstrap (clusterboot) stability of every segment of the kept model.
+
+Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.segment_stability).
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.evaluation_settings import EvaluationSettings
+from segmentation.evaluation_tables import segment_stability
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = EvaluationSettings.from_mapping(dbt.config.get("evaluation"))
+    return segment_stability(
+        to_pandas(dbt.ref("fct_customer_features")),
+        to_pandas(dbt.ref("ml_feature_transform_params")),
+        to_pandas(dbt.ref("ml_segment_model")),
+        to_pandas(dbt.ref("ml_customer_assignments")),
+        settings,
+    )
