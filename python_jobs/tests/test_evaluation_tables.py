@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from segmentation import bench_evaluation
 from segmentation.engine import run_segmentation
 from segmentation.evaluation import EvaluationError
 from segmentation.evaluation_settings import EvaluationSettings
@@ -245,3 +248,20 @@ def test_a_model_not_in_its_own_candidates_is_refused(planted, kept) -> None:
         segment_stability(
             planted[0], kept.params, model, kept.assignments, EvaluationSettings.from_mapping(SMALL)
         )
+
+
+def test_the_benchmark_runs_on_a_small_input(capsys) -> None:
+    small = '{"bootstrap": {"resamples": 2}, "prediction_strength": {"splits": 1}}'
+    args = ["--customers", "400", "--k", "3", "--evaluation", small, "--json"]
+    assert bench_evaluation.main(args) == 0
+    output = capsys.readouterr().out
+    figures = json.loads(output[output.index("{") :])
+    assert figures["customers"] == 400 and figures["model"] == "kmeans__n_clusters=3"
+    assert set(figures["stage_seconds"]) == {
+        "stability",
+        "prediction_strength",
+        "seed_agreement",
+        "customers",
+        "summary",
+    }
+    assert figures["settings"]["bootstrap"]["resamples"] == 2
