@@ -1,5 +1,9 @@
-{#- One row per segment of the kept model: size, shares and the mean of every feature in its
-    original unit. Segment ids follow the kept model (1 = the highest median net revenue). -#}
+{#- One row per segment of the kept model: its persona (name, description, reason, recommended
+    action), size and shares, most common country, typical order value and cadence, the rule of
+    the surrogate decision tree, and for every profiled feature the mean and median in its
+    original unit and the lift against all customers (ml_segment_profiles, long form in
+    fct_segment_feature_profiles). -#}
+{%- set profile_features = segment_profile_features() -%}
 -- depends_on: {{ ref('ml_segment_evaluation') }} (its quality gates must pass first)
 with
 
@@ -11,10 +15,24 @@ features as (
     select * from {{ ref('fct_customer_features') }}
 ),
 
+profiles as (
+    select * from {{ ref('ml_segment_profiles') }}
+),
+
+personas as (
+    select * from {{ ref('ml_segment_personas') }}
+),
+
+explanation_rules as (
+    select * from {{ ref('ml_segment_explanation_rules') }}
+),
+
 customers as (
     select
         assignments.segment_id,
-        features.*
+        features.customer_id,
+        features.monetary_amount,
+        features.primary_country
     from assignments
     inner join features
         on assignments.customer_id = features.customer_id
@@ -31,49 +49,94 @@ per_segment as (
     select
         segment_id,
         count(*) as customer_count,
-        sum(monetary_amount) as revenue_amount,
-        avg(recency_days) as mean_recency_days,
-        avg(frequency_orders) as mean_frequency_orders,
-        avg(monetary_amount) as mean_monetary_amount,
-        avg(tenure_days) as mean_tenure_days,
-        avg(avg_order_value) as mean_avg_order_value,
-        avg(avg_items_per_order) as mean_avg_items_per_order,
-        avg(avg_unit_price) as mean_avg_unit_price,
-        avg(distinct_products) as mean_distinct_products,
-        avg(cancellation_rate) as mean_cancellation_rate,
-        avg(mean_days_between_orders) as mean_days_between_orders,
-        avg(weekend_order_share) as mean_weekend_order_share,
-        avg(evening_order_share) as mean_evening_order_share,
-        avg(active_months) as mean_active_months
+        sum(monetary_amount) as revenue_amount
     from customers
+    group by segment_id
+),
+
+-- most common primary country; ties go to the country name
+country_ranking as (
+    select
+        segment_id,
+        primary_country,
+        count(*) as customer_count,
+        row_number() over (
+            partition by segment_id
+            order by count(*) desc, primary_country
+        ) as country_rank
+    from customers
+    where primary_country is not null
+    group by segment_id, primary_country
+),
+
+-- the surrogate tree's leaves for each segment, the most complete rule first
+explanations as (
+    select
+        segment_id,
+        {{ dbt.listagg('rule_text', "' OR '", 'order by rule_coverage desc, leaf_id') }}
+            as explanation_rule,
+        sum(segment_customer_count) as explained_customers,
+        sum(customer_count) as predicted_customers
+    from explanation_rules
+    group by segment_id
+),
+
+feature_columns as (
+    select
+        segment_id,
+        {%- for item in profile_features %}
+        max(case when feature_name = '{{ item.feature }}' then segment_mean end) as mean_{{ item.stem }},
+        max(case when feature_name = '{{ item.feature }}' then segment_median end) as median_{{ item.stem }},
+        max(case when feature_name = '{{ item.feature }}' then lift end) as {{ item.stem }}_lift
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    from profiles
     group by segment_id
 ),
 
 final as (
     select
-        per_segment.segment_id,
-        {{ dbt.concat(["'Segment '", dbt.safe_cast('per_segment.segment_id', api.Column.translate_type('string'))]) }}
-            as segment_name,
-        per_segment.customer_count,
+        cast(per_segment.segment_id as {{ dbt.type_bigint() }}) as segment_id,
+        cast(personas.persona_name as {{ dbt.type_string() }}) as segment_name,
+        cast(personas.persona_description as {{ dbt.type_string() }}) as persona_description,
+        cast(personas.persona_reason as {{ dbt.type_string() }}) as persona_reason,
+        cast(personas.recommended_action as {{ dbt.type_string() }}) as recommended_action,
+        cast(per_segment.customer_count as {{ dbt.type_bigint() }}) as customer_count,
         cast(per_segment.customer_count as {{ dbt.type_float() }}) / totals.all_customers
             as customer_share,
-        per_segment.revenue_amount,
-        per_segment.revenue_amount / totals.all_revenue as revenue_share,
-        per_segment.mean_recency_days,
-        per_segment.mean_frequency_orders,
-        per_segment.mean_monetary_amount,
-        per_segment.mean_tenure_days,
-        per_segment.mean_avg_order_value,
-        per_segment.mean_avg_items_per_order,
-        per_segment.mean_avg_unit_price,
-        per_segment.mean_distinct_products,
-        per_segment.mean_cancellation_rate,
-        per_segment.mean_days_between_orders,
-        per_segment.mean_weekend_order_share,
-        per_segment.mean_evening_order_share,
-        per_segment.mean_active_months
+        cast(per_segment.revenue_amount as {{ dbt.type_float() }}) as revenue_amount,
+        cast(per_segment.revenue_amount / totals.all_revenue as {{ dbt.type_float() }})
+            as revenue_share,
+        cast(country_ranking.primary_country as {{ dbt.type_string() }}) as top_country,
+        cast(country_ranking.customer_count as {{ dbt.type_float() }}) / per_segment.customer_count
+            as top_country_customer_share,
+        cast(personas.typical_order_value as {{ dbt.type_float() }}) as typical_order_value,
+        cast(personas.typical_orders as {{ dbt.type_float() }}) as typical_orders,
+        cast(personas.typical_days_between_orders as {{ dbt.type_float() }})
+            as typical_days_between_orders,
+        cast(personas.cadence_description as {{ dbt.type_string() }}) as cadence_description,
+        cast(explanations.explanation_rule as {{ dbt.type_string() }}) as explanation_rule,
+        cast(explanations.explained_customers as {{ dbt.type_float() }})
+            / nullif(explanations.predicted_customers, 0) as explanation_precision,
+        cast(coalesce(explanations.explained_customers, 0) as {{ dbt.type_float() }})
+            / per_segment.customer_count as explanation_coverage,
+        {%- for item in profile_features %}
+        cast(feature_columns.mean_{{ item.stem }} as {{ dbt.type_float() }}) as mean_{{ item.stem }},
+        cast(feature_columns.median_{{ item.stem }} as {{ dbt.type_float() }}) as median_{{ item.stem }},
+        cast(feature_columns.{{ item.stem }}_lift as {{ dbt.type_float() }}) as {{ item.stem }}_lift
+        {{- "," if not loop.last }}
+        {%- endfor %}
     from per_segment
     cross join totals
+    left join personas
+        on per_segment.segment_id = personas.segment_id
+    left join country_ranking
+        on per_segment.segment_id = country_ranking.segment_id
+        and country_ranking.country_rank = 1
+    left join explanations
+        on per_segment.segment_id = explanations.segment_id
+    left join feature_columns
+        on per_segment.segment_id = feature_columns.segment_id
 )
 
 select * from final

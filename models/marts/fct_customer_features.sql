@@ -25,7 +25,14 @@ order_stats as (
         sum(net_units) as net_units,
         count(distinct {{ dbt.date_trunc('month', 'order_date') }}) as active_months,
         avg(case when is_weekend then 1.0 else 0.0 end) as weekend_order_share,
-        avg(case when is_evening then 1.0 else 0.0 end) as evening_order_share
+        avg(case when is_evening then 1.0 else 0.0 end) as evening_order_share,
+        -- gift season: orders placed in October, November or December of any year (least():
+        -- two float sums over the same orders may differ in the last bit)
+        least(
+            1.0,
+            sum(case when extract(month from order_date) >= 10 then net_amount else 0 end)
+                / sum(net_amount)
+        ) as q4_revenue_share
     from kept_orders
     group by customer_id
 ),
@@ -87,7 +94,8 @@ final as (
         end as mean_days_between_orders,
         order_stats.weekend_order_share,
         order_stats.evening_order_share,
-        order_stats.active_months
+        order_stats.active_months,
+        order_stats.q4_revenue_share
     from order_stats
     inner join line_stats
         on order_stats.customer_id = line_stats.customer_id

@@ -77,7 +77,8 @@ def test_empty_features_build_typed_empty_tables(tmp_path: Path) -> None:
         con.execute("create schema marts")
         con.register("features", features.iloc[:0])
         con.execute("create table marts.fct_customer_features as select * from features")
-    run_dbt(tmp_path, database, "--select", "models/ml")
+    # the persona models (models/ml/personas) also read the seed persona_rules
+    run_dbt(tmp_path, database, "--select", "models/ml", "persona_rules")
     con = duckdb.connect(str(database), read_only=True)
     assert con.sql("select count(*) from ml.ml_customer_assignments").fetchall() == [(0,)]
     types = dict(

@@ -197,6 +197,7 @@ RULES: dict[str, Rule] = {
     "as_of_date": optional_date,
     "evening_start_hour": integer_between(0, 23),
     "rfm_score_bins": integer_between(2, 9),
+    "explanation_tree_max_depth": integer_between(1, 8),
     "segmentation": segmentation_settings,
     "evaluation": evaluation_settings,
     "quality_gate_severity": one_of("error", "warn"),

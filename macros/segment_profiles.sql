@@ -1,0 +1,22 @@
+{% macro segment_profile_features() -%}
+    {#- The customer features profiled per segment, in the order of PROFILE_FEATURES in
+        python_jobs/src/segmentation/profiles.py (a pytest keeps both lists equal), each with the
+        stem of its dim_segments columns: mean_<stem>, median_<stem>, <stem>_lift. -#}
+    {{ return([
+        {'feature': 'recency_days', 'stem': 'recency_days'},
+        {'feature': 'frequency_orders', 'stem': 'frequency_orders'},
+        {'feature': 'monetary_amount', 'stem': 'monetary_amount'},
+        {'feature': 'tenure_days', 'stem': 'tenure_days'},
+        {'feature': 'avg_order_value', 'stem': 'avg_order_value'},
+        {'feature': 'avg_items_per_order', 'stem': 'avg_items_per_order'},
+        {'feature': 'avg_unit_price', 'stem': 'avg_unit_price'},
+        {'feature': 'distinct_products', 'stem': 'distinct_products'},
+        {'feature': 'cancellation_rate', 'stem': 'cancellation_rate'},
+        {'feature': 'mean_days_between_orders', 'stem': 'days_between_orders'},
+        {'feature': 'weekend_order_share', 'stem': 'weekend_order_share'},
+        {'feature': 'evening_order_share', 'stem': 'evening_order_share'},
+        {'feature': 'active_months', 'stem': 'active_months'},
+        {'feature': 'country_count', 'stem': 'country_count'},
+        {'feature': 'q4_revenue_share', 'stem': 'q4_revenue_share'},
+    ]) }}
+{%- endmacro %}

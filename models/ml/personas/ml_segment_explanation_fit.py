@@ -1,0 +1,22 @@
+"""The surrogate decision tree in one row: its settings and fidelity to the assignments.
+
+Logic: python_jobs/src/segmentation/explain.py.
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.explain import explanation_fit
+from segmentation.settings import SegmentationSettings
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = SegmentationSettings.from_mapping(dbt.config.get("segmentation"))
+    features = to_pandas(dbt.ref("fct_customer_features"))
+    assignments = to_pandas(dbt.ref("ml_customer_assignments"))
+    return explanation_fit(
+        features,
+        assignments,
+        settings.preparation.features,
+        max_depth=int(dbt.config.get("explanation_tree_max_depth")),
+        random_state=settings.random_state,
+    )

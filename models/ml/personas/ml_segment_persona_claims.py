@@ -1,0 +1,14 @@
+"""Every statement a persona makes about its segment, for checking against the profile.
+
+Logic: python_jobs/src/segmentation/personas.py; rules: the seed persona_rules.
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.personas import parse_rules, persona_claims
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    profiles = to_pandas(dbt.ref("ml_segment_profiles"))
+    rules = parse_rules(to_pandas(dbt.ref("persona_rules")))
+    return persona_claims(profiles, rules)

@@ -1,0 +1,14 @@
+"""The persona of every segment: name, description, reason and recommended action.
+
+Logic: python_jobs/src/segmentation/personas.py; rules: the seed persona_rules.
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.personas import parse_rules, segment_personas
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    profiles = to_pandas(dbt.ref("ml_segment_profiles"))
+    rules = parse_rules(to_pandas(dbt.ref("persona_rules")))
+    return segment_personas(profiles, rules)
