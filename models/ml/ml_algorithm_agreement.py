@@ -1,17 +1,12 @@
-"""Adjusted Rand index between the best partitions of each pair of algorithms.
+"""Adjusted Rand index between the best partitions of each pair of algorithms at training.
 
-Logic: python_jobs/src/segmentation/selection.py (through engine.algorithm_agreement).
+Logic: python_jobs/src/segmentation/registry.py (current_part).
 """
 
 from segmentation.dbt_io import to_pandas
-from segmentation.engine import algorithm_agreement
-from segmentation.settings import SegmentationSettings
+from segmentation.registry import current_part
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = SegmentationSettings.from_mapping(dbt.config.get("segmentation"))
-    features = to_pandas(dbt.ref("fct_customer_features"))
-    params = to_pandas(dbt.ref("ml_feature_transform_params"))
-    candidates = to_pandas(dbt.ref("ml_model_candidates"))
-    return algorithm_agreement(features, params, candidates, settings)
+    return current_part(to_pandas(dbt.ref("ml_registry_runs")), "agreement")

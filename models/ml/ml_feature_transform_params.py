@@ -1,15 +1,12 @@
-"""Fitted feature transformation, one row per configured feature.
+"""The kept model's feature transformation, one row per configured feature.
 
-Logic: python_jobs/src/segmentation/prepare.py (through engine.transform_params).
+Logic: python_jobs/src/segmentation/registry.py (current_part).
 """
 
 from segmentation.dbt_io import to_pandas
-from segmentation.engine import transform_params
-from segmentation.settings import SegmentationSettings
+from segmentation.registry import current_part
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = SegmentationSettings.from_mapping(dbt.config.get("segmentation"))
-    features = to_pandas(dbt.ref("fct_customer_features"))
-    return transform_params(features, settings)
+    return current_part(to_pandas(dbt.ref("ml_registry_runs")), "params")

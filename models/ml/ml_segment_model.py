@@ -1,17 +1,12 @@
-"""The kept segmentation model: one row describing the winning candidate.
+"""The kept segmentation model: the record of the version in force after the latest run.
 
-Logic: python_jobs/src/segmentation/engine.py (through engine.segment_model).
+Logic: python_jobs/src/segmentation/registry.py (current_model).
 """
 
 from segmentation.dbt_io import to_pandas
-from segmentation.engine import segment_model
-from segmentation.settings import SegmentationSettings
+from segmentation.registry import current_model
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = SegmentationSettings.from_mapping(dbt.config.get("segmentation"))
-    features = to_pandas(dbt.ref("fct_customer_features"))
-    params = to_pandas(dbt.ref("ml_feature_transform_params"))
-    candidates = to_pandas(dbt.ref("ml_model_candidates"))
-    return segment_model(features, params, candidates, settings)
+    return current_model(to_pandas(dbt.ref("ml_registry_runs")))

@@ -1,17 +1,12 @@
-"""Representative of every segment, per feature, in prepared and original units.
+"""The kept model's representative of every segment, per feature.
 
-Logic: python_jobs/src/segmentation/engine.py (through engine.segment_representatives).
+Logic: python_jobs/src/segmentation/registry.py (current_part).
 """
 
 from segmentation.dbt_io import to_pandas
-from segmentation.engine import segment_representatives
-from segmentation.settings import SegmentationSettings
+from segmentation.registry import current_part
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = SegmentationSettings.from_mapping(dbt.config.get("segmentation"))
-    features = to_pandas(dbt.ref("fct_customer_features"))
-    params = to_pandas(dbt.ref("ml_feature_transform_params"))
-    candidates = to_pandas(dbt.ref("ml_model_candidates"))
-    return segment_representatives(features, params, candidates, settings)
+    return current_part(to_pandas(dbt.ref("ml_registry_runs")), "representatives")

@@ -241,6 +241,12 @@ def test_a_killed_build_leaves_the_serving_copy_and_the_next_build_loses_nothing
     before = workspace.root / "before-kill.duckdb"
     shutil.copyfile(workspace.database, before)
     history = _history_relations(workspace)
+    # the model registry and the assignment history are among them, with rows to lose
+    for relation in ('"ml"."ml_registry_runs"', '"monitoring"."mon_assignment_history"'):
+        assert relation in history, history
+        con = duckdb.connect(str(before), read_only=True)
+        assert con.execute(f"select count(*) from {relation}").fetchone()[0] > 0, relation
+        con.close()
 
     log = workspace.logs / "dbt.log"
     offset = log.stat().st_size

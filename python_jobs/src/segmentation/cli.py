@@ -18,6 +18,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "check-lock": ("segmentation.check_lock_job", "stop if another process holds the warehouse"),
     "publish": ("segmentation.publish_job", "publish BI tables to the serving copy after a build"),
     "load": ("segmentation.load_job", "load a transaction log (file or folder) into raw tables"),
+    "replay": ("segmentation.replay_job", "backfill: load daily files month by month, build each"),
     "charts": ("segmentation.charts_job", "draw the segmentation charts for dbt docs"),
 }
 

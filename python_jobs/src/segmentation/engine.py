@@ -35,7 +35,7 @@ import platform
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, TypeVar
 
@@ -253,6 +253,70 @@ def run_segmentation(
         representatives=segment_representatives(features, params, candidates, settings),
         assignments=customer_assignments(features, params, candidates, settings),
     )
+
+
+def canonical(features: pd.DataFrame) -> pd.DataFrame:
+    """``features`` with text customer ids, in customer_id order (what every step fits on)."""
+    return _canonical(features, SegmentationSettings.from_mapping(None))
+
+
+# Significant bits kept by input_fingerprint: a warehouse's parallel float sums may differ in
+# the last bits from build to build, which must not count as changed data. Rounding to a binary
+# grid (about 6 decimal digits) keeps values with short binary expansions (0.5, 444.5) on grid
+# points, never on the boundaries between them, so such noise almost never crosses one.
+FINGERPRINT_BITS = 20
+
+
+def input_fingerprint(features: pd.DataFrame, settings: SegmentationSettings, *extra: str) -> str:
+    """A hash of the columns that influence the model (in canonical order) and ``extra``.
+
+    Floats are rounded to :data:`FINGERPRINT_BITS` significant bits first, so the same data
+    summed in another order hashes the same.
+    """
+    inputs = _model_inputs(canonical(features), settings).copy()
+    for name in inputs.columns:
+        if pd.api.types.is_float_dtype(inputs[name]):
+            inputs[name] = round_significant_bits(
+                inputs[name].to_numpy(dtype=float), FINGERPRINT_BITS
+            )
+    return _fingerprint(inputs, settings.to_json(), *extra)
+
+
+def round_significant_bits(values: np.ndarray, bits: int) -> np.ndarray:
+    """``values`` rounded to ``bits`` significant binary digits (NaN, inf and 0 unchanged)."""
+    out = np.asarray(values, dtype=float).copy()
+    finite = np.isfinite(out) & (out != 0.0)
+    mantissa, exponent = np.frexp(out[finite])
+    out[finite] = np.ldexp(np.round(np.ldexp(mantissa, bits)), exponent - bits)
+    return out
+
+
+def refit_labels(
+    features: pd.DataFrame,
+    settings: SegmentationSettings,
+    candidate_id: str,
+    max_fit_rows: int | None = None,
+) -> np.ndarray | None:
+    """Deployed labels of ``candidate_id`` fitted afresh on ``features`` (canonical order).
+
+    The feature preparation is fitted afresh too: this is what a retrain with the same
+    algorithm and parameters would find. ``max_fit_rows`` caps the fit sample (the rest are
+    labelled by the fitted model, as for the candidates). None when the candidate cannot run on
+    these customers or fails.
+    """
+    features = canonical(features)
+    _check_enough_customers(features, settings)
+    matrix = FeaturePreparer(settings.preparation, settings.random_state).fit_transform(features)
+    specs = [s for s in candidate_grid(settings, matrix.shape[0]) if s.candidate_id == candidate_id]
+    if not specs:
+        return None
+    spec = specs[0]
+    if max_fit_rows is not None and (spec.fit_sample_size or matrix.shape[0]) > max_fit_rows:
+        spec = replace(spec, fit_sample_size=max_fit_rows)
+    partition = fit_candidate(spec, matrix, settings.random_state)
+    if partition.status != "ok":
+        return None
+    return deployed_labels(partition, matrix)
 
 
 def clear_cache() -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from segmentation.drift import PolicyError, RetrainingPolicy
 from segmentation.evaluation_settings import EvaluationSettings, EvaluationSettingsError
 from segmentation.settings import SegmentationSettings, SettingsError
 
@@ -128,6 +129,20 @@ def evaluation_settings(name: str, value: Any) -> None:
         raise VarError(f"var {name}: {error}") from error
 
 
+def boolean(name: str, value: Any) -> None:
+    """true or false (as YAML writes them)."""
+    if not isinstance(value, bool):
+        raise VarError(f"var {name} must be true or false, got {value!r}")
+
+
+def retraining_policy(name: str, value: Any) -> None:
+    """The retraining policy, validated by the code the registry model uses."""
+    try:
+        RetrainingPolicy.from_mapping(value)
+    except PolicyError as error:
+        raise VarError(f"var {name}: {error}") from error
+
+
 def plain_value(name: str, value: Any) -> None:
     """Numbers, booleans, null and plain text (recursively): no quotes, semicolons or comments."""
     if value is None or isinstance(value, bool | int | float | dt.date):
@@ -199,6 +214,8 @@ RULES: dict[str, Rule] = {
     "rfm_score_bins": integer_between(2, 9),
     "explanation_tree_max_depth": integer_between(1, 8),
     "segmentation": segmentation_settings,
+    "retrain": boolean,
+    "retraining_policy": retraining_policy,
     "evaluation": evaluation_settings,
     "quality_gate_severity": one_of("error", "warn"),
     "quality_gate_min_segments": integer_between(1, 1000),

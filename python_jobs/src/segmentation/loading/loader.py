@@ -13,7 +13,7 @@ import datetime as dt
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -33,6 +33,7 @@ from segmentation.loading.formats import (
     FileFacts,
     SourceFile,
     discover_files,
+    display_name,
     inspect_file,
 )
 from segmentation.loading.log import (
@@ -156,8 +157,12 @@ def load_path(
     path: Path | str,
     options: LoadOptions | None = None,
     stream: TextIO | None = None,
+    select: Callable[[Path], bool] | None = None,
 ) -> LoadReport:
     """Load the file or folder ``path`` into the raw tables of ``con``, all or nothing.
+
+    ``select`` keeps only the files of a folder it returns true for (e.g. the daily files up to
+    a month end, for ``segmentation replay``); the others are left for a later load.
 
     Raises :class:`LoadError` (and writes nothing) for a missing path, an empty or mislabelled
     file, missing columns, a bad mapping, ambiguous dates, a changed file (unless
@@ -172,6 +177,10 @@ def load_path(
     delimiter = options.delimiter or (settings.delimiter if settings else None)
     container_format = options.fmt if options.fmt not in LAYOUT_FORMATS else None
     files, ignored = discover_files(Path(path), container_format)
+    if select is not None:
+        files = [source for source in files if select(source.path)]
+        if not files:
+            raise LoadError(f"{display_name(Path(path))}: no file is selected for this load")
     inspected = [(source, inspect_file(source, encoding)) for source in files]
 
     report = LoadReport(load_id=new_load_id(), ignored=ignored)

@@ -1,0 +1,12 @@
+"""How each version's segments continue the previous version's, from the registry log.
+
+Logic: python_jobs/src/segmentation/registry.py (segment_lineage).
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.registry import segment_lineage
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return segment_lineage(to_pandas(dbt.ref("ml_registry_runs")))

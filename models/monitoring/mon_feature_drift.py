@@ -1,0 +1,12 @@
+"""Feature drift (PSI) per scoring run and model input, from the registry log.
+
+Logic: python_jobs/src/segmentation/registry.py (feature_drift).
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.registry import feature_drift
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return feature_drift(to_pandas(dbt.ref("ml_registry_runs")))

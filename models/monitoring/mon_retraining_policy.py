@@ -1,0 +1,12 @@
+"""Every retraining-policy rule per scoring run, with its figures, from the registry log.
+
+Logic: python_jobs/src/segmentation/registry.py (retraining_policy).
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.registry import retraining_policy
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return retraining_policy(to_pandas(dbt.ref("ml_registry_runs")))

@@ -1,0 +1,12 @@
+"""Segment-size drift per scoring run and segment, from the registry log.
+
+Logic: python_jobs/src/segmentation/registry.py (segment_size_drift).
+"""
+
+from segmentation.dbt_io import to_pandas
+from segmentation.registry import segment_size_drift
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return segment_size_drift(to_pandas(dbt.ref("ml_registry_runs")))
