@@ -239,11 +239,13 @@ def test_an_empty_table_is_skipped_not_drawn(tmp_path: Path, warehouse: Path) ->
         write_table(
             con, SIZE_HISTORY, history[history["as_of_date"] == history["as_of_date"].min()]
         )
-    only = ["segment_sizes", "segment_sizes_over_time"]
+        write_table(con, MIGRATION, src.execute(f"select * from {MIGRATION} limit 0").df())
+    only = ["segment_sizes", "segment_sizes_over_time", "segment_migration"]
     results = render_charts(database, tmp_path / "out", names=only, log=lambda line: None)
     assert [(r.status, r.reason) for r in results] == [
         (SKIPPED, "marts.dim_segments has no rows"),
         (SKIPPED, f"{SIZE_HISTORY} has one run so far (two are needed for a trend)"),
+        (SKIPPED, f"{MIGRATION} is empty: one scoring run so far (two are compared)"),
     ]
 
 

@@ -146,12 +146,13 @@ def segment_sizes_over_time(source: ChartSource) -> Figure:
 
 def segment_migration(source: ChartSource) -> Figure:
     """Where the customers of each segment of the previous run are in the latest run."""
-    table = source.nonempty_frame(
+    table = source.frame(
         f"select from_run_id, from_as_of_date, to_run_id, to_as_of_date, from_segment_id, "
         f"to_segment_id, customer_count from {MIGRATION} "
-        f"where to_run_id = (select max(to_run_id) from {MIGRATION})",
-        f"{MIGRATION} (there is no earlier run to compare with)",
+        f"where to_run_id = (select max(to_run_id) from {MIGRATION})"
     )
+    if table.empty:
+        raise ChartSkipped(f"{MIGRATION} is empty: one scoring run so far (two are compared)")
     first = table.iloc[0]
     table["origin"] = table["from_segment_id"].fillna(NEW_CUSTOMERS).astype(int)
     table["target"] = table["to_segment_id"].fillna(GONE).astype(int)
