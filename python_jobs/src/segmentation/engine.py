@@ -1,6 +1,6 @@
-"""The clustering engine end to end: the functions the dbt Python models in ``models/ml`` call.
+"""The clustering engine end to end: fit a segmentation from customer features.
 
-Chain (each step is its own dbt table; nothing is refitted that a table already holds):
+Chain (the tables of one fit, as the kept model records them):
 
 - :func:`transform_params`      fct_customer_features -> ml_feature_transform_params
 - :func:`model_candidates`      + params -> ml_model_candidates (metrics, is_winner, reason)
@@ -8,6 +8,12 @@ Chain (each step is its own dbt table; nothing is refitted that a table already 
 - :func:`segment_model`         + params, candidates -> ml_segment_model (one row)
 - :func:`segment_representatives` -> ml_segment_representatives (segment x feature)
 - :func:`customer_assignments`  -> ml_customer_assignments (every customer exactly once)
+
+In dbt these run only when the model registry trains a version
+(:func:`segmentation.registry.registry_run` calls :func:`run_segmentation`); an ordinary build
+scores customers with the kept model in SQL. :func:`refit_labels` (a fresh fit of the kept
+algorithm, for the stability signal) and :func:`input_fingerprint` (has the input changed?)
+serve the registry too.
 
 The winner is named by the candidates table (its ``is_winner`` row), never re-decided
 downstream. Downstream steps need the winner's partition again; it is deterministic for the same
