@@ -19,18 +19,26 @@ from conftest import run_dbt
 
 from segmentation.scoring import score
 
+REGISTRY_MODELS = [
+    "ml_model_registry",
+    "ml_registry_transform_params",
+    "ml_registry_representatives",
+    "ml_registry_feature_bins",
+    "ml_segment_lineage",
+    "ml_model_candidates",
+    "ml_algorithm_agreement",
+]
+
 pytestmark = pytest.mark.dbt
 
 END = dt.date(2026, 9, 30)
 CUT = "2026-07-01"  # first as-of date; prices are tripled from here on later
 FAST = {"segmentation": {"algorithms": ["kmeans"], "kmeans": {"k_min": 3, "k_max": 5, "n_init": 2}}}
+# the registry and monitoring models, not the evaluation and personas that read them
 SELECT = [
     "--select",
     "+models/monitoring",
-    "models/ml",
-    "--exclude",
-    "models/ml/evaluation",
-    "models/ml/personas",
+    *REGISTRY_MODELS,
     "--indirect-selection",
     "cautious",
     "--exclude-resource-type",

@@ -18,16 +18,24 @@ from conftest import REPO_ROOT, require_online_retail
 
 from segmentation import replay_job
 
+REGISTRY_MODELS = [
+    "ml_model_registry",
+    "ml_registry_transform_params",
+    "ml_registry_representatives",
+    "ml_registry_feature_bins",
+    "ml_segment_lineage",
+    "ml_model_candidates",
+    "ml_algorithm_agreement",
+]
+
 pytestmark = [pytest.mark.dbt, pytest.mark.real_data]
 
 FAST = {"segmentation": {"algorithms": ["kmeans"], "kmeans": {"k_min": 3, "k_max": 5, "n_init": 2}}}
+# the registry and monitoring models, not the evaluation and personas that read them
 DBT_ARGS = [
     "--select",
     "+models/monitoring",
-    "models/ml",
-    "--exclude",
-    "models/ml/evaluation",
-    "models/ml/personas",
+    *REGISTRY_MODELS,
     "--indirect-selection",
     "cautious",
     "--exclude-resource-type",
