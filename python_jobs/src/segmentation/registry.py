@@ -54,7 +54,6 @@ from segmentation.drift import (
     segment_size_rows,
 )
 from segmentation.engine import SegmentationInputError
-from segmentation.prepare import ID_COLUMN
 from segmentation.settings import SegmentationSettings
 from segmentation.tables import conform, empty
 
@@ -681,8 +680,3 @@ def _date(value: Any) -> dt.date | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return pd.Timestamp(value).date()
-
-
-def customer_order(features: pd.DataFrame) -> np.ndarray:
-    """Customer ids in the order every step uses (for tests and notebooks)."""
-    return engine.canonical(features)[ID_COLUMN].to_numpy()
