@@ -183,11 +183,9 @@ def segment_migration(source: ChartSource) -> Figure:
         linewidths=0.5,
         linecolor="white",
         cbar_kws={"label": "Share of the row's customers (%)"},
-        xticklabels=[
-            _migration_label(s, names, "gone (not in the latest run)") for s in shares.columns
-        ],
+        xticklabels=[_migration_label(s, names, NOT_SCORED) for s in shares.columns],
         yticklabels=[
-            f"{_migration_label(s, names, 'new customers')} (n = {int(matrix.loc[s].sum()):,})"
+            f"{_migration_label(s, names, FIRST_SCORED)} (n = {int(matrix.loc[s].sum()):,})"
             for s in shares.index
         ],
     )
@@ -209,6 +207,10 @@ def segment_migration(source: ChartSource) -> Figure:
     return figure
 
 
+# Margins of the migration matrix: customers new in the latest run, and customers absent from it
+# (pseudo segment ids; real ids are positive). Not "new customers": that may be a persona name.
+FIRST_SCORED = "(first scored in this run)"
+NOT_SCORED = "(not scored in this run)"
 # Pseudo segment ids for the margins of the migration matrix (real ids are 1 … k).
 NEW_CUSTOMERS = -1
 GONE = -2
