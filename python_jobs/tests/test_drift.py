@@ -136,3 +136,15 @@ def test_segment_size_rows_compare_training_and_current_shares() -> None:
     assert total == pytest.approx(sum(row["psi_term"] for row in rows)) and total > 0
     same, zero = segment_size_rows({1: 0.5, 2: 0.5}, np.array([1, 2]))
     assert zero == 0.0 and [row["customer_count"] for row in same] == [1, 1]
+
+
+def test_exempt_features_are_reported_but_do_not_fire_the_drift_rule() -> None:
+    tenure = [{"feature_name": "tenure_days", "psi": 2.0, "psi_band": "significant"}]
+    signals = _signals(feature_psi=tenure)
+    assert decide(signals, RetrainingPolicy(), False).codes == ("feature_drift",)
+    exempt = RetrainingPolicy.from_mapping({"drift_exempt_features": ["tenure_days"]})
+    assert exempt.drift_exempt_features == ("tenure_days",)
+    assert not decide(signals, exempt, False).retrain
+    assert RetrainingPolicy.from_mapping(exempt.to_json()) == exempt
+    with pytest.raises(PolicyError, match="drift_exempt_features"):
+        RetrainingPolicy.from_mapping({"drift_exempt_features": "tenure_days"})

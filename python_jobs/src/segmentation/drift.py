@@ -73,7 +73,9 @@ class RetrainingPolicy:
     settings changed. ``psi_bins`` bins are fitted per feature at training;
     ``stability_sample_size`` caps the customers the fresh fit sees; a retrained segment keeps
     its id when it shares at least ``min_segment_overlap`` (Jaccard) of its customers with the
-    previous segment it is matched to.
+    previous segment it is matched to. Features in ``drift_exempt_features`` are measured and
+    reported but do not fire the feature-drift rule (e.g. tenure_days in a log that is young,
+    where every customer's tenure grows with the log).
     """
 
     max_feature_psi: float = 0.25
@@ -84,6 +86,7 @@ class RetrainingPolicy:
     psi_bins: int = 10
     stability_sample_size: int = 20000
     min_segment_overlap: float = 0.5
+    drift_exempt_features: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | str | None = None) -> RetrainingPolicy:
@@ -98,6 +101,13 @@ class RetrainingPolicy:
                 f"retraining_policy has unknown key(s) {unknown}; known: {', '.join(sorted(known))}"
             )
         merged = {**asdict(cls()), **values}
+        exempt = merged["drift_exempt_features"]
+        if not isinstance(exempt, list | tuple) or not all(isinstance(n, str) for n in exempt):
+            raise PolicyError(
+                "retraining_policy.drift_exempt_features must be a list of feature names, got "
+                f"{exempt!r}"
+            )
+        merged["drift_exempt_features"] = tuple(exempt)
         for name in ("max_feature_psi", "max_segment_size_psi"):
             _check_number(name, merged[name], 0.0, 100.0)
         for name in ("min_stability_ari", "min_segment_overlap"):
@@ -259,8 +269,9 @@ def decide(signals: Signals | None, policy: RetrainingPolicy, requested: bool) -
             if signals.settings_changed
             else "",
         )
-        drifted = [f for f in signals.feature_psi if f["psi"] > policy.max_feature_psi]
-        worst = max((f["psi"] for f in signals.feature_psi), default=None)
+        counted = [f for f in signals.feature_psi if counts_for_policy(f["feature_name"], policy)]
+        drifted = [f for f in counted if f["psi"] > policy.max_feature_psi]
+        worst = max((f["psi"] for f in counted), default=None)
         rule(
             "feature_drift",
             worst,
@@ -299,6 +310,11 @@ def decide(signals: Signals | None, policy: RetrainingPolicy, requested: bool) -
     else:
         reason = "kept: every signal within the retraining policy"
     return Decision(bool(fired), codes, reason, tuple(rules))
+
+
+def counts_for_policy(feature: str, policy: RetrainingPolicy) -> bool:
+    """True unless the feature's drift is exempt from the feature-drift rule."""
+    return feature not in policy.drift_exempt_features
 
 
 def segment_size_rows(

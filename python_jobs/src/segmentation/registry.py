@@ -48,6 +48,7 @@ from segmentation.drift import (
     Decision,
     RetrainingPolicy,
     Signals,
+    counts_for_policy,
     decide,
     feature_psi_rows,
     profile_rows,
@@ -126,6 +127,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "psi_band": _S,
         "max_feature_psi": _F,
         "is_above_threshold": _B,
+        "counts_for_policy": _B,
         "n_bins": _I,
         "is_latest_run": _B,
     },
@@ -595,6 +597,7 @@ def feature_drift(runs: pd.DataFrame | None) -> pd.DataFrame:
                     "psi_band": item["psi_band"],
                     "max_feature_psi": policy.max_feature_psi,
                     "is_above_threshold": item["psi"] > policy.max_feature_psi,
+                    "counts_for_policy": counts_for_policy(item["feature_name"], policy),
                     "n_bins": item["n_bins"],
                     "is_latest_run": latest,
                 }
