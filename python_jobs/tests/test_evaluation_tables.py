@@ -265,3 +265,30 @@ def test_the_benchmark_runs_on_a_small_input(capsys) -> None:
         "summary",
     }
     assert figures["settings"]["bootstrap"]["resamples"] == 2
+
+
+def test_kept_segment_ids_need_not_be_one_to_k(planted, kept, truth, evaluated) -> None:
+    # after a retrain the registry keeps matched ids and gives new segments fresh ones
+    renumber = {1: 3, 2: 7, 3: 8, 4: 12}
+    assignments = kept.assignments.assign(segment_id=kept.assignments["segment_id"].map(renumber))
+    representatives = kept.representatives.assign(
+        segment_id=kept.representatives["segment_id"].map(renumber)
+    )
+    result = run_evaluation(
+        planted[0],
+        kept.params,
+        kept.model,
+        representatives,
+        assignments,
+        truth,
+        EvaluationSettings.from_mapping(SMALL),
+    )
+    assert list(result.stability["segment_id"]) == [3, 7, 8, 12]
+    np.testing.assert_allclose(
+        result.stability["mean_jaccard"], evaluated.stability["mean_jaccard"]
+    )
+    customers = result.customers.set_index("customer_id")
+    before = evaluated.customers.set_index("customer_id").loc[customers.index]
+    assert (customers["segment_id"] == before["segment_id"].map(renumber)).all()
+    assert (customers["second_segment_id"] == before["second_segment_id"].map(renumber)).all()
+    np.testing.assert_allclose(customers["silhouette"], before["silhouette"])

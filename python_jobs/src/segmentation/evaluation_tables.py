@@ -147,7 +147,8 @@ class EvaluationInput:
     random_state: int
     customer_ids: np.ndarray
     matrix: np.ndarray
-    labels: np.ndarray  # 0-based: segment_id - 1
+    labels: np.ndarray  # 0-based positions in segment_ids
+    segment_ids: np.ndarray  # the model's segment ids in use, ascending (not always 1..k)
     assignment_rule: str  # how the deployed model labels customers (evaluation.ASSIGNMENT_RULES)
     n_segments: int
     n_customers: int  # rows of fct_customer_features
@@ -203,9 +204,13 @@ def evaluation_input(
     ids = features.loc[keep, ID_COLUMN].to_numpy()
     segment_ids = segment_of.loc[ids].to_numpy()
     n_segments = int(row["n_segments"])
-    if segment_ids.min() < 1 or segment_ids.max() > n_segments:
+    # A kept model keeps its segment ids across retrains (registry), so they need not be
+    # 1..k: label i stands for the i-th smallest id in use.
+    in_use = np.unique(segment_ids)
+    if in_use.size > n_segments or in_use.min() < 1:
         raise EvaluationError(
-            f"ml_customer_assignments has segment ids outside 1..{n_segments} (ml_segment_model)"
+            f"ml_customer_assignments uses {in_use.size} segment ids ({in_use.tolist()}), "
+            f"not a model of {n_segments} segments with ids >= 1 (ml_segment_model)"
         )
     random_state = settings.random_state
     if random_state is None:
@@ -217,7 +222,8 @@ def evaluation_input(
         random_state=random_state,
         customer_ids=ids,
         matrix=matrix[keep],
-        labels=segment_ids - 1,
+        labels=np.searchsorted(in_use, segment_ids),
+        segment_ids=in_use,
         assignment_rule=assignment_rule(assignments),
         n_segments=n_segments,
         n_customers=len(features),
@@ -258,7 +264,7 @@ def segment_stability(
         data.spec, boot.resamples, _seed(data.random_state, 2), data.assignment_rule
     ).fit(data.matrix[sample], local)
     rows = []
-    for segment in range(data.n_segments):
+    for segment in range(data.segment_ids.size):
         position = np.searchsorted(present, segment)
         is_present = position < present.size and present[position] == segment
         values = result.jaccard_[:, position] if is_present else np.full(boot.resamples, np.nan)
@@ -267,7 +273,7 @@ def segment_stability(
         rows.append(
             {
                 "model_version_id": data.model["model_version_id"],
-                "segment_id": segment + 1,
+                "segment_id": int(data.segment_ids[segment]),
                 "customer_count": int(np.sum(data.labels == segment)),
                 "sample_customer_count": int(np.sum(labels == segment)),
                 "mean_jaccard": mean,
@@ -384,13 +390,16 @@ def customer_evaluation(
     fit = customer_fit(data.matrix, data.labels, reps, reference)
     exact = reference.size == len(data.labels)
     method = np.where(exact, "exact", np.where(fit.in_reference, "sample", "estimate"))
-    second = pd.array(np.where(fit.second_label >= 0, fit.second_label + 1, 0), dtype="Int64")
+    second = pd.array(
+        np.where(fit.second_label >= 0, data.segment_ids[np.maximum(fit.second_label, 0)], 0),
+        dtype="Int64",
+    )
     second[fit.second_label < 0] = pd.NA
     frame = pd.DataFrame(
         {
             "customer_id": data.customer_ids,
             "model_version_id": data.model["model_version_id"],
-            "segment_id": data.labels + 1,
+            "segment_id": data.segment_ids[data.labels],
             "distance_to_representative": fit.distance,
             "second_segment_id": second,
             "distance_to_second_representative": fit.second_distance,
@@ -585,14 +594,15 @@ def _strength_family(data: EvaluationInput) -> tuple[CandidateSpec, list[int]]:
 
 
 def _representatives(table: pd.DataFrame, data: EvaluationInput) -> np.ndarray:
-    """Representatives in prepared units, row = segment_id - 1, columns in matrix order."""
+    """Representatives in prepared units, row i = segment ``data.segment_ids[i]``, columns in
+    matrix order."""
     inputs = table[table["is_model_input"].astype(bool)]
     pivot = inputs.pivot_table(
         index="segment_id", columns="feature_name", values="value_scaled", aggfunc="first"
     )
     names = json.loads(data.model["features_used"])
     missing = [n for n in names if n not in pivot.columns]
-    segments = list(range(1, data.n_segments + 1))
+    segments = [int(segment) for segment in data.segment_ids]
     absent = [s for s in segments if s not in pivot.index]
     if missing or absent:
         raise EvaluationError(
