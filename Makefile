@@ -23,7 +23,7 @@ DBT_VARS ?= {}
 
 LOAD_OPTIONS := $(if $(FORMAT),--format '$(FORMAT)') $(if $(MAPPING),--mapping '$(MAPPING)')
 
-.PHONY: run test env load pytest dbt-test lint clean
+.PHONY: run test env load docs pytest dbt-test lint clean
 
 $(STAMP): requirements.lock python_jobs/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -49,8 +49,13 @@ run: $(STAMP)
 	$(MAKE) --no-print-directory load
 	$(BIN)/dbt build --vars '$(DBT_VARS)'
 	$(BIN)/segmentation publish
-	$(BIN)/dbt docs generate --vars '$(DBT_VARS)'
+	$(BIN)/segmentation charts
+	$(BIN)/dbt docs generate --static --vars '$(DBT_VARS)'
 	$(BIN)/segmentation summary
+
+# Serve the docs site built by `make run` on http://localhost:8080.
+docs: $(STAMP)
+	$(BIN)/dbt docs serve --port 8080 --no-browser
 
 test: lint pytest dbt-test
 

@@ -55,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
         '  .venv/bin/python -c "import duckdb;'
         f" con = duckdb.connect('{readable}', read_only=True);"
         " print(con.sql('select * from marts.dim_segments'))\"\n"
-        "Browse the docs and lineage:\n"
-        "  .venv/bin/dbt docs serve --profiles-dir . --port 8080"
+        "Docs, lineage and charts: open target/static_index.html, or run `make docs`"
     )
     return 0
 
