@@ -23,7 +23,7 @@ DBT_VARS ?= {}
 
 LOAD_OPTIONS := $(if $(FORMAT),--format '$(FORMAT)') $(if $(MAPPING),--mapping '$(MAPPING)')
 
-.PHONY: run test env load docs pytest dbt-test lint clean
+.PHONY: run test env load replay docs pytest dbt-test lint clean
 
 $(STAMP): requirements.lock python_jobs/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -52,6 +52,12 @@ run: $(STAMP)
 	$(BIN)/segmentation charts
 	$(BIN)/dbt docs generate --static --vars '$(DBT_VARS)'
 	$(BIN)/segmentation summary
+
+# Backfill history from a folder of daily files (one dbt build per month), e.g.
+# make replay DATA=../shared/data/online_retail/by-day DBT_VARS='{retraining_policy: {drift_exempt_features: [tenure_days]}}'
+replay: $(STAMP)
+	$(BIN)/segmentation check-lock
+	$(BIN)/segmentation replay '$(DATA)' --vars '$(DBT_VARS)'
 
 # Serve the docs site built by `make run` on http://localhost:8080.
 docs: $(STAMP)
