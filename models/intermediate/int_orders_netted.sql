@@ -1,6 +1,9 @@
 {#- One row per customer order (invoice) before the as-of date, valued after netting
     cancellations. Orders whose every unit was cancelled keep a row with net_amount = 0;
-    features count only orders with a positive net amount. -#}
+    features count only orders with a positive net amount. A table: the feature mart, the
+    reporting models and the tests read it. -#}
+{{ config(materialized='table') }}
+
 with
 
 sale_lines as (

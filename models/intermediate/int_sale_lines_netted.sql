@@ -6,7 +6,12 @@
     purchase can never lose more units than it had; cancelled units with no earlier purchase in
     the log (bought before the log starts) are left unmatched and do not reduce revenue.
     Value is counted at the purchase's own unit price, so a mistaken huge order and its
-    reversal net to zero. -#}
+    reversal net to zero.
+
+    A table: it is read by the order model, the feature mart and several tests, and netting
+    the log again for each of them would cost more than storing it once. -#}
+{{ config(materialized='table') }}
+
 with
 
 lines as (

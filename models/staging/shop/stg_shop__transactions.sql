@@ -1,60 +1,48 @@
 {#- One row per loaded line: trimmed, typed, classified and flagged. Nothing is dropped here;
-    the flags say what later layers leave out and why. -#}
+    the flags say what later layers leave out and why.
+
+    A view that costs little more than reading the log: the two searches over the whole log are
+    done once per build, in small tables (duplicate lines in base_shop__transaction_duplicates,
+    the category of each distinct stock code in base_shop__stock_codes), and joined here. -#}
 with
 
 source as (
     select * from {{ source('shop', 'transactions') }}
 ),
 
-non_product_codes as (
-    select * from {{ ref('non_product_stock_codes') }}
+stock_codes as (
+    select * from {{ ref('base_shop__stock_codes') }}
+),
+
+duplicate_lines as (
+    select * from {{ ref('base_shop__transaction_duplicates') }}
 ),
 
 trimmed as (
     select
-        {{ dbt.concat(['source_file', "'#'", dbt.safe_cast('source_row', api.Column.translate_type('string'))]) }}
-            as transaction_line_id,
-        upper(trim(invoice_id)) as invoice_id,
-        upper(trim(stock_code)) as stock_code,
-        nullif(trim(description), '') as description,
-        quantity,
-        unit_price,
-        invoiced_at,
-        nullif(trim(customer_id), '') as customer_id,
-        nullif(trim(country), '') as country,
-        source_file,
-        source_row
+        {{ trimmed_transaction_columns() }}
     from source
 ),
 
 classified as (
     select
         trimmed.*,
-        cast(invoiced_at as date) as invoice_date,
-        quantity * unit_price as line_amount,
+        cast(trimmed.invoiced_at as date) as invoice_date,
+        trimmed.quantity * trimmed.unit_price as line_amount,
         case
-            when invoice_id like 'C%' then 'cancellation'
-            when invoice_id like 'A%' then 'bad_debt_adjustment'
-            when quantity < 0 then 'stock_adjustment'
+            when trimmed.invoice_id like 'C%' then 'cancellation'
+            when trimmed.invoice_id like 'A%' then 'bad_debt_adjustment'
+            when trimmed.quantity < 0 then 'stock_adjustment'
             else 'sale'
         end as line_type,
-        (
-            select min(codes.category)
-            from non_product_codes as codes
-            where
-                (codes.match_type = 'exact' and trimmed.stock_code = codes.code_pattern)
-                or (
-                    codes.match_type = 'prefix'
-                    and {{ dbt.position('codes.code_pattern', 'trimmed.stock_code') }} = 1
-                )
-        ) as non_product_category,
-        row_number() over (
-            partition by
-                invoice_id, stock_code, description, quantity, unit_price,
-                invoiced_at, customer_id, country
-            order by source_file, source_row
-        ) as occurrence_number
+        stock_codes.non_product_category,
+        coalesce(duplicate_lines.occurrence_number, 1) as occurrence_number
     from trimmed
+    left join stock_codes
+        on trimmed.stock_code = stock_codes.stock_code
+    left join duplicate_lines
+        on trimmed.source_file = duplicate_lines.source_file
+        and trimmed.source_row = duplicate_lines.source_row
 ),
 
 final as (

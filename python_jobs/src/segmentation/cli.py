@@ -19,6 +19,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "publish": ("segmentation.publish_job", "publish BI tables to the serving copy after a build"),
     "load": ("segmentation.load_job", "load a transaction log (file or folder) into raw tables"),
     "replay": ("segmentation.replay_job", "backfill: load daily files month by month, build each"),
+    "bench": ("segmentation.bench_job", "measure the pipeline on demo logs of several sizes"),
     "charts": ("segmentation.charts_job", "draw the segmentation charts for dbt docs"),
 }
 

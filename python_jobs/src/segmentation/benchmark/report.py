@@ -1,0 +1,210 @@
+"""The benchmark table: one row per size and build, written as CSV and Markdown.
+
+Times are wall-clock seconds and memory is the operating system's peak resident set size in
+MiB, per stage and end to end (the largest stage peak: stages run one after another). The
+ratios compare the pipeline with the references measured in the same run on the same data.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import platform
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from importlib import metadata
+from pathlib import Path
+
+from segmentation.benchmark.pipeline import STAGES
+
+FULL = "full"
+DAILY = "daily"
+
+
+@dataclass
+class BenchRow:
+    """One pipeline run: a full build of a size, or the daily build after it."""
+
+    size: str
+    build: str  # FULL or DAILY
+    lines: int  # in the warehouse after the run
+    new_lines: int  # loaded by this run
+    customers: int
+    load_average: float  # 1-minute load average of the machine when the run started
+    load_s: float
+    load_peak_mib: float
+    sql_models_s: float
+    sql_models_peak_mib: float
+    python_models_s: float
+    python_models_peak_mib: float
+    tests_s: float
+    tests_peak_mib: float
+    publish_s: float
+    publish_peak_mib: float
+    end_to_end_s: float
+    end_to_end_peak_mib: float
+    feature_sql_s: float  # dbt's execution time of +fct_customer_features (models)
+    floor_query_s: float = math.nan
+    floor_s: float = math.nan
+    floor_peak_mib: float = math.nan
+    notebook_s: float = math.nan
+    notebook_peak_mib: float = math.nan
+
+    @property
+    def feature_sql_vs_floor(self) -> float:
+        return _ratio(self.feature_sql_s, self.floor_query_s)
+
+    @property
+    def vs_floor(self) -> float:
+        return _ratio(self.end_to_end_s, self.floor_s)
+
+    @property
+    def vs_notebook(self) -> float:
+        return _ratio(self.end_to_end_s, self.notebook_s)
+
+    def as_record(self) -> dict[str, object]:
+        record: dict[str, object] = asdict(self)
+        record["feature_sql_vs_floor"] = self.feature_sql_vs_floor
+        record["vs_floor"] = self.vs_floor
+        record["vs_notebook"] = self.vs_notebook
+        return record
+
+
+def columns() -> list[str]:
+    """Every column of the CSV, in order."""
+    return [f.name for f in fields(BenchRow)] + ["feature_sql_vs_floor", "vs_floor", "vs_notebook"]
+
+
+def _ratio(ours: float, reference: float) -> float:
+    if math.isnan(reference) or reference <= 0:
+        return math.nan
+    return ours / reference
+
+
+def write_csv(rows: Sequence[BenchRow], path: Path) -> None:
+    """All columns, numbers rounded to what a measurement can tell (NaN: not measured)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns())
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_value(v) for k, v in row.as_record().items()})
+
+
+def _csv_value(value: object) -> object:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else round(value, 3)
+    return value
+
+
+def machine_description() -> str:
+    """CPU, cores, memory and the versions that matter, in one line."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 2**30:.0f} GiB RAM"
+    except (OSError, ValueError):
+        pass
+    versions = ", ".join(
+        f"{name} {_version(name)}" for name in ("duckdb", "dbt-core", "dbt-duckdb", "scikit-learn")
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, {versions}"
+    )
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _s(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.1f} s"
+
+
+def _mib(value: float) -> str:
+    if math.isnan(value):
+        return "–"
+    return f"{value / 1024:.1f} GiB" if value >= 1024 else f"{value:.0f} MiB"
+
+
+def _x(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.2f}×"
+
+
+def markdown(rows: Sequence[BenchRow], machine: str, notes: Sequence[str] = ()) -> str:
+    """Two Markdown tables (stages; references and ratios) under a line on the machine."""
+    stage_titles = {
+        "load": "load",
+        "sql_models": "SQL models",
+        "python_models": "Python models",
+        "tests": "tests",
+        "publish": "publish",
+    }
+    header = ["size", "build", "lines", "customers", "load avg"]
+    header += [stage_titles[s] for s in STAGES] + ["end to end"]
+    out = [f"Measured on: {machine}", ""]
+    out += [f"- {note}" for note in notes]
+    if notes:
+        out.append("")
+    out.append("Wall time and peak memory (OS-measured peak RSS) per stage:")
+    out.append("")
+    out.append("| " + " | ".join(header) + " |")
+    out.append("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        cells = [
+            row.size,
+            row.build if row.build == FULL else f"{row.build} (+{row.new_lines:,} lines)",
+            f"{row.lines:,}",
+            f"{row.customers:,}",
+            f"{row.load_average:.1f}",
+        ]
+        for stage in (*STAGES, "end_to_end"):
+            seconds = getattr(row, f"{stage}_s")
+            peak = getattr(row, f"{stage}_peak_mib")
+            cells.append(f"{_s(seconds)} / {_mib(peak)}")
+        out.append("| " + " | ".join(cells) + " |")
+    measured = [r for r in rows if not math.isnan(r.floor_s) or not math.isnan(r.notebook_s)]
+    if measured:
+        out += ["", "The pipeline against the references, same data, same run:", ""]
+        ref_header = [
+            "size",
+            "lines",
+            "feature SQL",
+            "floor query",
+            "feature SQL / floor query",
+            "end to end",
+            "floor",
+            "notebook",
+            "ours / floor",
+            "ours / notebook",
+        ]
+        out.append("| " + " | ".join(ref_header) + " |")
+        out.append("|" + "|".join("---" for _ in ref_header) + "|")
+        for row in measured:
+            cells = [
+                row.size,
+                f"{row.lines:,}",
+                _s(row.feature_sql_s),
+                _s(row.floor_query_s),
+                _x(row.feature_sql_vs_floor),
+                _s(row.end_to_end_s),
+                f"{_s(row.floor_s)} / {_mib(row.floor_peak_mib)}",
+                f"{_s(row.notebook_s)} / {_mib(row.notebook_peak_mib)}",
+                _x(row.vs_floor),
+                _x(row.vs_notebook),
+            ]
+            out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"

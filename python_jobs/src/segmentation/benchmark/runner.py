@@ -1,0 +1,234 @@
+"""The whole benchmark: for each size, the log, a fresh warehouse, the pipeline, the references
+and (optionally) the daily build after it; the table is rewritten after every row, so an
+interrupted run keeps what it measured."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from segmentation.benchmark import report
+from segmentation.benchmark.data import LogFile, ensure_log, write_next_day
+from segmentation.benchmark.measure import Measurement, run_measured
+from segmentation.benchmark.pipeline import (
+    BuildPlan,
+    PipelineRun,
+    Runner,
+    list_models,
+    plan_build,
+    run_pipeline,
+)
+from segmentation.benchmark.report import DAILY, FULL, BenchRow
+from segmentation.benchmark.sizes import BenchSize
+from segmentation.settings import SegmentationSettings
+
+CSV_NAME = "bench_results.csv"
+MARKDOWN_NAME = "bench_results.md"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What ``segmentation bench`` was asked to do."""
+
+    sizes: Sequence[BenchSize]
+    work_dir: Path
+    output_dir: Path
+    repo_root: Path
+    seed: int = 42
+    dbt_vars: str | None = None
+    daily: bool = True
+    references: bool = True
+    keep_warehouses: bool = False
+    notes: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass
+class BenchResult:
+    """The rows measured and where the table was written."""
+
+    rows: list[BenchRow]
+    csv_path: Path
+    markdown_path: Path
+
+
+def run_benchmark(options: BenchOptions, say: Callable[[str], None] = print) -> BenchResult:
+    """Measure every size in ``options`` and write the table (CSV and Markdown)."""
+    rows: list[BenchRow] = []
+    csv_path = options.output_dir / CSV_NAME
+    markdown_path = options.output_dir / MARKDOWN_NAME
+    machine = report.machine_description()
+    settings = _settings(options.dbt_vars)
+    plan: BuildPlan | None = None
+    for size in options.sizes:
+        size_dir = options.work_dir / f"run-{size.name}"
+        if size_dir.exists():
+            shutil.rmtree(size_dir)
+        size_dir.mkdir(parents=True)
+        runner = Runner(
+            repo_root=options.repo_root,
+            database=size_dir / "warehouse.duckdb",
+            work=size_dir,
+            dbt_vars=options.dbt_vars,
+        )
+        if plan is None:
+            plan = plan_build(list_models(runner))
+            say(f"bench: dbt plan: features {sorted(plan.feature_models)}; " + _phases(plan))
+        say(
+            f"bench: size {size.name}: preparing the log ({size.customers:,} customers, "
+            f"{size.months} months)"
+        )
+        log = ensure_log(options.work_dir / "data", size, options.seed)
+        say(
+            f"bench: size {size.name}: {log.lines:,} lines, {log.customers:,} customers "
+            f"({log.path.name}); building (load average {_load_average():.1f})"
+        )
+        load_average = _load_average()
+        full = run_pipeline(runner, plan, log.path)
+        row = _row(size, FULL, log, log.lines, load_average, full)
+        say(_stage_line(row))
+        if options.references:
+            _measure_references(row, runner, log, settings, size_dir)
+            say(
+                f"bench: size {size.name}: floor {row.floor_s:.1f} s, notebook "
+                f"{row.notebook_s:.1f} s; ours/floor {row.vs_floor:.2f}, ours/notebook "
+                f"{row.vs_notebook:.2f}; feature SQL / floor query {row.feature_sql_vs_floor:.2f}"
+            )
+        rows.append(row)
+        _write(rows, csv_path, markdown_path, machine, options.notes)
+        _write_node_timings(size_dir / "node_seconds_full.json", full)
+        if options.daily:
+            next_day_path = options.work_dir / "data" / f"next-day-{size.name}.parquet"
+            next_day = write_next_day(log, next_day_path)
+            load_average = _load_average()
+            daily = run_pipeline(runner, plan, next_day.path)
+            daily_row = _row(
+                size, DAILY, log, log.lines + next_day.lines, load_average, daily, next_day.lines
+            )
+            say(_stage_line(daily_row))
+            rows.append(daily_row)
+            _write(rows, csv_path, markdown_path, machine, options.notes)
+            _write_node_timings(size_dir / "node_seconds_daily.json", daily)
+        if not options.keep_warehouses:
+            for path in (runner.database, runner.serving):
+                path.unlink(missing_ok=True)
+                Path(f"{path}.wal").unlink(missing_ok=True)
+    return BenchResult(rows, csv_path, markdown_path)
+
+
+def _settings(dbt_vars: str | None) -> SegmentationSettings:
+    """The segmentation settings the build uses (the notebook copies its K-Means effort)."""
+    if not dbt_vars:
+        return SegmentationSettings.from_mapping(None)
+    import yaml
+
+    parsed = yaml.safe_load(dbt_vars) or {}
+    return SegmentationSettings.from_mapping(parsed.get("segmentation"))
+
+
+def _phases(plan: BuildPlan) -> str:
+    return "; ".join(f"{p.language} phase: {len(p.names)} models" for p in plan.phases)
+
+
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return math.nan
+
+
+def _row(
+    size: BenchSize,
+    build: str,
+    log: LogFile,
+    lines: int,
+    load_average: float,
+    run: PipelineRun,
+    new_lines: int | None = None,
+) -> BenchRow:
+    stages = run.stages
+    total = run.end_to_end
+    return BenchRow(
+        size=size.name,
+        build=build,
+        lines=lines,
+        new_lines=log.lines if new_lines is None else new_lines,
+        customers=log.customers,
+        load_average=load_average,
+        load_s=stages["load"].seconds,
+        load_peak_mib=stages["load"].peak_rss_mib,
+        sql_models_s=stages["sql_models"].seconds,
+        sql_models_peak_mib=stages["sql_models"].peak_rss_mib,
+        python_models_s=stages["python_models"].seconds,
+        python_models_peak_mib=stages["python_models"].peak_rss_mib,
+        tests_s=stages["tests"].seconds,
+        tests_peak_mib=stages["tests"].peak_rss_mib,
+        publish_s=stages["publish"].seconds,
+        publish_peak_mib=stages["publish"].peak_rss_mib,
+        end_to_end_s=total.seconds,
+        end_to_end_peak_mib=total.peak_rss_mib,
+        feature_sql_s=run.feature_sql_seconds,
+    )
+
+
+def _measure_references(
+    row: BenchRow, runner: Runner, log: LogFile, settings: SegmentationSettings, folder: Path
+) -> None:
+    """Floor query, floor and notebook, each in its own measured process."""
+    module = [sys.executable, "-m", "segmentation.benchmark.references"]
+
+    def measured(which: str, *args: str) -> tuple[Measurement, dict[str, Any]]:
+        out = folder / f"{which}.json"
+        measurement = run_measured(
+            which,
+            [*module, which, *args, "--json-out", str(out)],
+            env=runner.env(),
+            cwd=runner.repo_root,
+            log_path=runner.step_log,
+        )
+        return measurement, json.loads(out.read_text())
+
+    _, query = measured("floor-query", "--database", str(runner.database))
+    row.floor_query_s = float(query["query_seconds"])
+    floor, _ = measured("floor", "--log", str(log.path))
+    row.floor_s, row.floor_peak_mib = floor.seconds, floor.peak_rss_mib
+    notebook, _ = measured(
+        "notebook",
+        "--log",
+        str(log.path),
+        "--n-init",
+        str(settings.kmeans.n_init),
+        "--silhouette-sample-size",
+        str(settings.selection.silhouette_sample_size),
+    )
+    row.notebook_s, row.notebook_peak_mib = notebook.seconds, notebook.peak_rss_mib
+
+
+def _stage_line(row: BenchRow) -> str:
+    parts = ", ".join(
+        f"{name} {getattr(row, name + '_s'):.1f} s"
+        for name in ("load", "sql_models", "python_models", "tests", "publish")
+    )
+    return (
+        f"bench: size {row.size} {row.build}: {parts}; end to end {row.end_to_end_s:.1f} s, "
+        f"peak {row.end_to_end_peak_mib:.0f} MiB (feature SQL {row.feature_sql_s:.1f} s)"
+    )
+
+
+def _write(
+    rows: list[BenchRow], csv_path: Path, markdown_path: Path, machine: str, notes: Sequence[str]
+) -> None:
+    report.write_csv(rows, csv_path)
+    markdown_path.write_text(report.markdown(rows, machine, notes), encoding="utf-8")
+
+
+def _write_node_timings(path: Path, run: PipelineRun) -> None:
+    """dbt's time per node, slowest first: where the time goes."""
+    ordered = dict(sorted(run.node_seconds.items(), key=lambda item: -item[1]))
+    path.write_text(json.dumps(ordered, indent=2))

@@ -1,0 +1,242 @@
+"""The pipeline benchmark (`segmentation bench`): its parts on small data, and one smoke run.
+
+The speed targets are not tested here (they depend on the machine); this checks that the
+command works, that its figures are measurements (a child that allocates memory shows it, the
+stages of a run take time) and that the table has every column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from segmentation.benchmark import report
+from segmentation.benchmark.data import NEXT_DAY_SUFFIX, ensure_log, write_next_day
+from segmentation.benchmark.measure import StepFailed, combine, run_measured
+from segmentation.benchmark.pipeline import Model, PlanError, plan_build
+from segmentation.benchmark.references import floor_query, run_floor
+from segmentation.benchmark.sizes import SizeError, parse_size, parse_sizes
+
+REPO = Path(__file__).resolve().parents[2]
+# k-means only, k 2..4: the smoke run measures the pipeline's plumbing, not the model search
+FAST_VARS = "{segmentation: {algorithms: [kmeans], kmeans: {k_min: 2, k_max: 4, n_init: 2}}}"
+
+
+# -- sizes -------------------------------------------------------------------------------------
+
+
+def test_sizes_accept_presets_and_custom_forms_once_each():
+    sizes = parse_sizes("1m, 10M,2000x6,1m")
+    assert [(s.name, s.customers, s.months) for s in sizes] == [
+        ("1m", 10_000, 25),
+        ("10m", 100_000, 25),
+        ("2000x6", 2000, 6),
+    ]
+
+
+@pytest.mark.parametrize("text", ["huge", "10x", "0x5", "5x0", "", " , "])
+def test_bad_sizes_are_refused_with_the_accepted_forms(text):
+    with pytest.raises(SizeError, match="size|CUSTOMERSxMONTHS"):
+        parse_sizes(text) if "," in text or not text else parse_size(text)
+
+
+# -- measuring child processes ----------------------------------------------------------------
+
+
+def test_peak_memory_is_the_childs_own_as_the_os_reports_it(tmp_path):
+    allocate = "import numpy; a = numpy.ones(300 * 2**20 // 8); print(a.sum())"
+    big = run_measured("big", [sys.executable, "-c", allocate], log_path=tmp_path / "log")
+    small = run_measured("small", [sys.executable, "-c", "print(1)"], log_path=tmp_path / "log")
+    assert big.peak_rss_mib > 300 > small.peak_rss_mib
+    assert big.seconds > 0 and small.seconds > 0
+    both = combine("both", [big, small])
+    assert both.seconds == pytest.approx(big.seconds + small.seconds)
+    assert both.peak_rss_mib == big.peak_rss_mib
+
+
+def test_a_failing_step_names_itself_and_shows_its_log(tmp_path):
+    command = [sys.executable, "-c", "import sys; print('boom happened'); sys.exit(3)"]
+    with pytest.raises(StepFailed, match=r"'broken' failed with exit code 3(.|\n)*boom happened"):
+        run_measured("broken", command, log_path=tmp_path / "steps.log")
+    unchecked = run_measured("broken", command, check=False)
+    assert unchecked.returncode == 3 and not unchecked.ok
+
+
+# -- the build plan ----------------------------------------------------------------------------
+
+
+def _model(name: str, language: str = "sql", *parents: str) -> Model:
+    return Model(f"model.p.{name}", name, language, tuple(f"model.p.{p}" for p in parents))
+
+
+def test_build_plan_keeps_graph_order_with_one_language_per_phase():
+    models = [
+        _model("stg"),
+        _model("int", "sql", "stg"),
+        _model("fct_customer_features", "sql", "int"),
+        _model("rpt", "sql", "int"),
+        _model("ml_a", "python", "fct_customer_features"),
+        _model("ml_b", "python", "ml_a"),
+        _model("dim", "sql", "ml_b", "rpt"),
+        _model("ml_c", "python", "dim"),
+        _model("mart", "sql", "ml_c", "fct_customer_features"),
+    ]
+    plan = plan_build(models)
+    assert plan.feature_models == {"stg", "int", "fct_customer_features"}
+    assert [(p.language, p.names) for p in plan.phases] == [
+        ("sql", ("rpt",)),
+        ("python", ("ml_a", "ml_b")),
+        ("sql", ("dim",)),
+        ("python", ("ml_c",)),
+        ("sql", ("mart",)),
+    ]
+
+
+def test_build_plan_refuses_a_cycle():
+    with pytest.raises(PlanError, match="cycle"):
+        plan_build([_model("a", "sql", "b"), _model("b", "sql", "a")])
+
+
+# -- input files -------------------------------------------------------------------------------
+
+
+def test_log_is_generated_once_and_the_next_day_copies_the_last_day(tmp_path):
+    size = parse_size("60x2")
+    log = ensure_log(tmp_path, size, seed=7)
+    again = ensure_log(tmp_path, size, seed=7)
+    assert again == log and log.path.stat().st_size > 0
+    frame = pd.read_parquet(log.path)
+    assert len(frame) == log.lines > 0
+    assert frame["customer_id"].nunique() == log.customers <= 60
+
+    next_day = write_next_day(log, tmp_path / "next.parquet")
+    day = pd.read_parquet(next_day.path)
+    last_date = frame["invoiced_at"].dt.date.max()
+    last_day = frame[frame["invoiced_at"].dt.date == last_date]
+    assert len(day) == next_day.lines == len(last_day) > 0
+    assert set(day["invoiced_at"].dt.date) == {last_date + dt.timedelta(days=1)}
+    assert day["invoice_id"].str.endswith(NEXT_DAY_SUFFIX).all()
+    assert not set(day["invoice_id"]) & set(frame["invoice_id"])
+    assert sorted(day["quantity"]) == sorted(last_day["quantity"])
+
+
+# -- references --------------------------------------------------------------------------------
+
+
+def test_floor_query_computes_rfm_from_the_log(tmp_path):
+    ts = pd.Timestamp
+    lines = pd.DataFrame(
+        {
+            "invoice_id": ["1", "1", "2", "C3", "4", "5"],
+            "stock_code": ["A", "B", "A", "A", "A", "Z"],
+            "description": ["a", "b", "a", "a", "a", "z"],
+            "quantity": [2, 1, 3, -1, 5, 1],
+            "unit_price": [1.0, 4.0, 1.0, 1.0, 2.0, 1.0],
+            "invoiced_at": [
+                ts("2024-01-01 10:00"),
+                ts("2024-01-01 10:00"),
+                ts("2024-01-11 19:00"),
+                ts("2024-01-12 09:00"),
+                ts("2024-01-20 12:00"),
+                ts("2024-01-20 12:00"),
+            ],
+            "customer_id": ["c1", "c1", "c1", "c1", "c2", None],
+            "country": ["UK"] * 6,
+        }
+    )
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.Table.from_pandas(lines, preserve_index=False), path)
+    source = f"read_parquet('{path}')"
+    rows = duckdb.sql(f"select * from ({floor_query(source)}) order by customer_id").df()
+    c1, c2 = rows.iloc[0], rows.iloc[1]
+    assert list(rows["customer_id"]) == ["c1", "c2"]  # the line without customer is left out
+    assert c1["frequency_orders"] == 2 and c1["monetary_amount"] == pytest.approx(9.0)
+    assert c1["recency_days"] == 10 and c1["tenure_days"] == 20  # as of 2024-01-21
+    assert c1["distinct_products"] == 2
+    assert c1["cancellation_rate"] == pytest.approx(1 / 6)
+    assert c1["evening_order_share"] == pytest.approx(0.5)
+    assert c1["mean_days_between_orders"] == pytest.approx(10.0)
+    assert c2["frequency_orders"] == 1 and math.isnan(c2["mean_days_between_orders"])
+
+    figures = run_floor(path)
+    assert figures["customers"] == 2 and figures["query_seconds"] > 0
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def test_table_has_every_column_and_marks_what_was_not_measured(tmp_path):
+    row = report.BenchRow(
+        size="1m", build=report.DAILY, lines=10, new_lines=2, customers=3, load_average=0.5,
+        load_s=1, load_peak_mib=100, sql_models_s=2, sql_models_peak_mib=200,
+        python_models_s=3, python_models_peak_mib=300, tests_s=4, tests_peak_mib=400,
+        publish_s=1, publish_peak_mib=100, end_to_end_s=11, end_to_end_peak_mib=400,
+        feature_sql_s=1.5,
+    )  # fmt: skip
+    path = tmp_path / "table.csv"
+    report.write_csv([row], path)
+    with path.open() as handle:
+        records = list(csv.DictReader(handle))
+    assert list(records[0]) == report.columns()
+    assert records[0]["floor_s"] == "" and records[0]["vs_notebook"] == ""
+    text = report.markdown([row], "a machine", ["measured at night"])
+    assert "a machine" in text and "measured at night" in text
+    assert "daily (+2 lines)" in text and "11.0 s / 400 MiB" in text
+
+
+# -- the command, end to end ---------------------------------------------------------------------
+
+
+@pytest.mark.dbt
+def test_bench_command_measures_every_stage_on_a_small_log(tmp_path):
+    work = tmp_path / "bench"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmentation.cli",
+            "bench",
+            "--sizes",
+            "smoke",
+            "--no-daily",
+            "--work-dir",
+            str(work),
+            "--vars",
+            FAST_VARS,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    with (work / "bench_results.csv").open() as handle:
+        records = list(csv.DictReader(handle))
+    assert len(records) == 1
+    record = records[0]
+    assert list(record) == report.columns()
+    assert all(record[column] != "" for column in report.columns()), record
+    assert int(record["lines"]) > 100_000 and int(record["customers"]) == 1200
+    for stage in ("load", "sql_models", "python_models", "tests", "publish"):
+        assert float(record[f"{stage}_s"]) > 0, stage
+        assert float(record[f"{stage}_peak_mib"]) > 50, stage
+    stages = sum(
+        float(record[f"{s}_s"]) for s in ("load", "sql_models", "python_models", "tests", "publish")
+    )
+    assert float(record["end_to_end_s"]) == pytest.approx(stages, rel=1e-3)
+    assert float(record["vs_notebook"]) == pytest.approx(
+        float(record["end_to_end_s"]) / float(record["notebook_s"]), rel=1e-3
+    )
+    markdown = (work / "bench_results.md").read_text()
+    assert "| smoke | full |" in markdown and "ours / notebook" in markdown
+    assert not (work / "run-smoke" / "warehouse.duckdb").exists()  # not kept by default
+    assert list((work / "data").glob("demo-c1200-m25-*.parquet"))
