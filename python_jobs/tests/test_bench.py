@@ -64,6 +64,15 @@ def test_peak_memory_is_the_childs_own_as_the_os_reports_it(tmp_path):
     assert both.peak_rss_mib == big.peak_rss_mib
 
 
+def test_a_large_parent_does_not_inflate_a_small_childs_peak(tmp_path):
+    import numpy
+
+    held = numpy.ones(600 * 2**20 // 8)  # this process now holds 600 MiB
+    small = run_measured("small", [sys.executable, "-c", "print(1)"], log_path=tmp_path / "log")
+    assert held.sum() > 0
+    assert small.peak_rss_mib < 150
+
+
 def test_a_failing_step_names_itself_and_shows_its_log(tmp_path):
     command = [sys.executable, "-c", "import sys; print('boom happened'); sys.exit(3)"]
     with pytest.raises(StepFailed, match=r"'broken' failed with exit code 3(.|\n)*boom happened"):

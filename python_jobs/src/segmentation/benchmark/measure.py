@@ -4,13 +4,19 @@ Every measured step runs in its own child process. Its peak resident set size co
 ``rusage`` that ``wait4`` returns for exactly that child (Linux: ``ru_maxrss`` in KiB, the
 largest of the child and the descendants it waited for), so nothing is estimated and one step's
 memory never leaks into the next step's figure.
+
+Linux carries a process's high-water mark across ``fork`` and ``exec``: a child forked straight
+from a large parent (a benchmark or test process holding data) would report at least the
+parent's size. So the command is started by a tiny launcher interpreter, which forks it from
+its own small memory, waits for it and writes the command's own ``rusage`` to a file.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +24,16 @@ from pathlib import Path
 
 # ru_maxrss is in KiB on Linux and in bytes on macOS.
 _MAXRSS_PER_MIB = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0
+
+
+# Runs argv[2:], waits for it and writes [ru_maxrss, exit code] of exactly that process to argv[1].
+_LAUNCHER = (
+    "import json, os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "with open(sys.argv[1], 'w') as out:\n"
+    "    json.dump([usage.ru_maxrss, os.waitstatus_to_exitcode(status)], out)\n"
+)
 
 
 class StepFailed(RuntimeError):
@@ -59,27 +75,31 @@ def run_measured(
         log_file = log_path.open("a", encoding="utf-8")
         log_file.write(f"\n$ {' '.join(command)}\n")
         log_file.flush()
-    try:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            list(command),
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            stdout=log_file if log_file is not None else subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        # wait4 reaped the child: tell Popen, so it never waits for it again
-        process.returncode = os.waitstatus_to_exitcode(status)
-    finally:
-        if log_file is not None:
-            log_file.close()
+    with tempfile.TemporaryDirectory(prefix="measure-") as scratch:
+        usage_file = Path(scratch) / "usage.json"
+        try:
+            started = time.perf_counter()
+            launcher = subprocess.run(
+                [sys.executable, "-c", _LAUNCHER, str(usage_file), *command],
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                stdout=log_file if log_file is not None else subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+            seconds = time.perf_counter() - started
+        finally:
+            if log_file is not None:
+                log_file.close()
+        if launcher.returncode != 0 or not usage_file.exists():
+            # the command could not even be started (e.g. not found): the launcher failed
+            maxrss, returncode = 0, launcher.returncode or 1
+        else:
+            maxrss, returncode = json.loads(usage_file.read_text())
     measurement = Measurement(
         label=label,
         seconds=seconds,
-        peak_rss_mib=usage.ru_maxrss / _MAXRSS_PER_MIB,
-        returncode=process.returncode,
+        peak_rss_mib=maxrss / _MAXRSS_PER_MIB,
+        returncode=returncode,
         log_path=log_path,
     )
     if check and not measurement.ok:
