@@ -36,7 +36,7 @@ PRESETS: dict[str, tuple[int, int]] = {
     "smoke": (1_200, 25),  # ~0.13M lines, the size `make test` builds
     "1m": (10_000, 25),  # ~1.06M lines
     "10m": (100_000, 25),  # ~10.7M lines
-    "50m": (1_000_000, 11),  # ~50.8M lines
+    "50m": (1_000_000, 11),  # ~51.4M lines
 }
 DEFAULT_SIZES = ("1m", "10m", "50m")
 
