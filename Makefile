@@ -23,7 +23,7 @@ DBT_VARS ?= {}
 
 LOAD_OPTIONS := $(if $(FORMAT),--format '$(FORMAT)') $(if $(MAPPING),--mapping '$(MAPPING)')
 
-.PHONY: run test env load replay docs pytest dbt-test lint clean
+.PHONY: run test env load replay bench docs pytest dbt-test lint clean
 
 $(STAMP): requirements.lock python_jobs/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -58,6 +58,14 @@ run: $(STAMP)
 replay: $(STAMP)
 	$(BIN)/segmentation check-lock
 	$(BIN)/segmentation replay '$(DATA)' --vars '$(DBT_VARS)'
+
+# Speed and scale: the real pipeline on demo logs of about 1M, 10M and 50M lines, with the floor
+# and a notebook baseline (about 25 min on 2 cores; run on a quiet machine). Results in
+# warehouse/bench/bench_results.{csv,md}. BENCH_SIZES=smoke for a quick check.
+BENCH_SIZES ?= 1m,10m,50m
+BENCH_VARS ?= {quality_gate_severity: warn}
+bench: $(STAMP)
+	$(BIN)/segmentation bench --sizes $(BENCH_SIZES) --vars '$(BENCH_VARS)'
 
 # Serve the docs site built by `make run` on http://localhost:8080.
 docs: $(STAMP)
