@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from segmentation.dbt_io import to_pandas
+from segmentation.dbt_io import existing_rows, to_pandas
 
 EXPECTED = pd.DataFrame({"customer_id": ["a", "b"], "monetary_amount": [1.5, 2.0]})
 
@@ -36,3 +36,18 @@ def test_arrow_table() -> None:
 def test_unknown_object_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="cannot turn builtins.list into a pandas DataFrame"):
         to_pandas([1, 2, 3])
+
+
+def test_existing_rows_reads_a_table_and_is_none_before_the_first_build() -> None:
+    con = duckdb.connect()
+    con.execute("create schema ml")
+    assert existing_rows(con, '"memory"."ml"."ml_seed_agreement"') is None
+    con.execute("create table ml.ml_seed_agreement as select 1 as seed, 'k' as evaluation_key")
+    frame = existing_rows(con, '"memory"."ml"."ml_seed_agreement"')
+    assert frame is not None and frame.to_dict("records") == [{"seed": 1, "evaluation_key": "k"}]
+
+
+def test_existing_rows_raises_other_errors() -> None:
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error):
+        existing_rows(con, "(select 1 +) as broken")

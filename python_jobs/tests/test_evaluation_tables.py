@@ -292,3 +292,49 @@ def test_kept_segment_ids_need_not_be_one_to_k(planted, kept, truth, evaluated) 
     assert (customers["segment_id"] == before["segment_id"].map(renumber)).all()
     assert (customers["second_segment_id"] == before["second_segment_id"].map(renumber)).all()
     np.testing.assert_allclose(customers["silhouette"], before["silhouette"])
+
+
+REFITS = (
+    (segment_stability, "stability"),
+    (prediction_strength, "strength"),
+    (seed_agreement, "seeds"),
+)
+
+
+@pytest.mark.parametrize(("build", "attribute"), REFITS)
+def test_refits_are_kept_while_version_and_settings_stay(
+    planted, kept, evaluated, build, attribute
+) -> None:
+    settings = EvaluationSettings.from_mapping(SMALL)
+    before = getattr(evaluated, attribute)
+    assert before["evaluation_key"].nunique() == 1
+    # new data under the same kept model (a daily build): the stored rows come back unchanged,
+    # even though refitting on this input would measure something else
+    newer = planted[0].assign(monetary_amount=planted[0]["monetary_amount"] * 3.0)
+    inputs = (newer, kept.params, kept.model, kept.assignments, settings)
+    pd.testing.assert_frame_equal(build(*inputs, previous=before), before)
+    # another model version, or other evaluation settings, measure again
+    retrained = kept.model.assign(model_version_id="v0002-retrained")
+    again = build(planted[0], kept.params, retrained, kept.assignments, settings, previous=before)
+    assert set(again["model_version_id"]) == {"v0002-retrained"}
+    assert set(again["evaluation_key"]).isdisjoint(before["evaluation_key"])
+    other = EvaluationSettings.from_mapping({**SMALL, "random_state": 3})
+    remeasured = build(
+        planted[0], kept.params, kept.model, kept.assignments, other, previous=before
+    )
+    assert set(remeasured["evaluation_key"]).isdisjoint(before["evaluation_key"])
+
+
+@pytest.mark.parametrize(("build", "attribute"), REFITS)
+def test_a_table_of_mixed_or_older_rows_is_measured_again(
+    planted, kept, evaluated, build, attribute
+) -> None:
+    settings = EvaluationSettings.from_mapping(SMALL)
+    before = getattr(evaluated, attribute)
+    inputs = (planted[0], kept.params, kept.model, kept.assignments, settings)
+    mixed = before.copy()
+    mixed.loc[0, "evaluation_key"] = "another-key"
+    older = before.drop(columns=["evaluation_key"])
+    for previous in (mixed, older, before.iloc[:0]):
+        remeasured = build(*inputs, previous=previous)
+        pd.testing.assert_frame_equal(remeasured, before)

@@ -3,7 +3,7 @@
 Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.segment_stability).
 """
 
-from segmentation.dbt_io import to_pandas
+from segmentation.dbt_io import existing_rows, to_pandas
 from segmentation.evaluation_settings import EvaluationSettings
 from segmentation.evaluation_tables import segment_stability
 
@@ -17,4 +17,5 @@ def model(dbt, session):
         to_pandas(dbt.ref("ml_segment_model")),
         to_pandas(dbt.ref("ml_customer_assignments")),
         settings,
+        previous=existing_rows(session, dbt.this),
     )

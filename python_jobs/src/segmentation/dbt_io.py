@@ -30,3 +30,23 @@ def to_pandas(relation: Any) -> pd.DataFrame:
         f"cannot turn {type(relation).__module__}.{type(relation).__name__} into a pandas "
         "DataFrame (expected a pandas, DuckDB, Arrow, Polars, Spark or Snowpark object)"
     )
+
+
+def existing_rows(session: Any, relation: Any) -> pd.DataFrame | None:
+    """The rows ``relation`` (a model's ``dbt.this``) holds before this build replaces them.
+
+    None when the table does not exist yet (the first build). ``session`` is what dbt-duckdb
+    hands a Python model (a DuckDB connection); any object with ``sql()`` or ``table()`` whose
+    result :func:`to_pandas` reads will do.
+    """
+    try:
+        return to_pandas(session.sql(f"select * from {relation}"))
+    except Exception as error:  # each adapter raises its own "no such table" error
+        if _is_missing_table(error):
+            return None
+        raise
+
+
+def _is_missing_table(error: Exception) -> bool:
+    text = f"{type(error).__name__}: {error}".lower()
+    return any(word in text for word in ("catalogexception", "does not exist", "not found"))

@@ -58,6 +58,7 @@ from segmentation.algorithms import (
 )
 from segmentation.prepare import ID_COLUMN, FeaturePreparer
 from segmentation.selection import (
+    SilhouetteSample,
     agreement_frame,
     best_per_algorithm,
     candidates_frame,
@@ -427,11 +428,20 @@ def _selection_run(
         _, matrix = _prepared(features, params, settings)
         partitions: dict[str, Partition] = {}
         rows = []
+        silhouette_sample = SilhouetteSample.draw(
+            matrix, settings.selection.silhouette_sample_size, settings.random_state
+        )
         for spec in candidate_grid(settings, matrix.shape[0]):
             partition = fit_candidate(spec, matrix, settings.random_state)
             partitions[spec.candidate_id] = partition
             rows.append(
-                score_candidate(partition, matrix, settings.selection, settings.random_state)
+                score_candidate(
+                    partition,
+                    matrix,
+                    settings.selection,
+                    settings.random_state,
+                    silhouette_sample,
+                )
             )
         _, rows = choose_winner(rows, settings.selection, settings.algorithms)
         return SelectionRun(partitions, candidates_frame(rows))

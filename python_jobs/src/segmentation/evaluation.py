@@ -39,7 +39,6 @@ import numpy as np
 from sklearn.metrics import (
     adjusted_rand_score,
     normalized_mutual_info_score,
-    pairwise_distances,
 )
 from threadpoolctl import threadpool_limits
 
@@ -71,6 +70,11 @@ DISSOLVED_CLASS = "dissolved"
 REFIT_THREADS = 1
 # Rows per block when a computation touches every customer (bounds memory: rows x reference).
 CHUNK_ROWS = 4096
+# Rows per block of the silhouette against a reference sample: small enough that one block's
+# distances (rows x reference) stay in cache between the steps that read them (measured at
+# 100,000 x 3,000: 4,096-row blocks through scikit-learn's pairwise_distances 2.1-4.6 s,
+# 512-row blocks here 1.2-1.3 s, same values to 1e-15).
+SILHOUETTE_CHUNK_ROWS = 512
 
 
 ASSIGNMENT_RULES: tuple[str, ...] = ("fitted", "nearest_representative")
@@ -377,6 +381,17 @@ def representative_distances(matrix: np.ndarray, representatives: np.ndarray) ->
     return out
 
 
+def euclidean_block(
+    block: np.ndarray, reference: np.ndarray, reference_sq: np.ndarray
+) -> np.ndarray:
+    """Euclidean distances of ``block`` rows to ``reference`` rows (``reference_sq``: their
+    squared norms), as |x|^2 + |r|^2 - 2 x.r clipped at 0, the form scikit-learn uses."""
+    squared = np.einsum("ij,ij->i", block, block)[:, None] + reference_sq[None, :]
+    squared -= 2.0 * (block @ reference.T)
+    np.maximum(squared, 0.0, out=squared)
+    return np.sqrt(squared, out=squared)
+
+
 def reference_silhouette(
     matrix: np.ndarray, labels: np.ndarray, reference_index: np.ndarray
 ) -> np.ndarray:
@@ -402,9 +417,10 @@ def reference_silhouette(
     position = np.full(n_rows, -1, dtype=np.int64)
     position[reference_index] = np.arange(reference_index.size)
     silhouette = np.full(n_rows, np.nan)
-    for start in range(0, n_rows, CHUNK_ROWS):
-        rows = np.arange(start, min(start + CHUNK_ROWS, n_rows))
-        distances = pairwise_distances(matrix[rows], reference)
+    reference_sq = np.einsum("ij,ij->i", reference, reference)
+    for start in range(0, n_rows, SILHOUETTE_CHUNK_ROWS):
+        rows = np.arange(start, min(start + SILHOUETTE_CHUNK_ROWS, n_rows))
+        distances = euclidean_block(matrix[rows], reference, reference_sq)
         own_position = position[rows]
         inside = own_position >= 0
         distances[np.nonzero(inside)[0], own_position[inside]] = 0.0  # exact self-distance

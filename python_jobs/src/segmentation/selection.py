@@ -39,6 +39,7 @@ from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
     davies_bouldin_score,
+    pairwise_distances,
     silhouette_score,
 )
 
@@ -84,13 +85,41 @@ class Winner:
     used_fallback: bool
 
 
+@dataclass(frozen=True)
+class SilhouetteSample:
+    """The seeded sample of customers every candidate's silhouette is measured on, with the
+    distances between them computed once for all candidates rather than once per candidate."""
+
+    index: np.ndarray
+    distances: np.ndarray
+
+    @classmethod
+    def draw(cls, matrix: np.ndarray, size: int, random_state: int) -> SilhouetteSample:
+        index = seeded_sample(matrix.shape[0], size, random_state)
+        distances = pairwise_distances(matrix[index])
+        np.fill_diagonal(distances, 0.0)
+        return cls(index, distances)
+
+    def score(self, labels: np.ndarray) -> float | None:
+        """Mean silhouette of the sample under ``labels`` (all rows); None when undefined."""
+        sample_labels = labels[self.index]
+        if not 2 <= np.unique(sample_labels).size <= self.index.size - 1:
+            return None
+        return float(silhouette_score(self.distances, sample_labels, metric="precomputed"))
+
+
 def score_candidate(
     partition: Partition,
     matrix: np.ndarray,
     settings: SelectionSettings,
     random_state: int,
+    silhouette_sample: SilhouetteSample | None = None,
 ) -> dict[str, object]:
-    """The metrics row of one candidate (see the module docstring)."""
+    """The metrics row of one candidate (see the module docstring).
+
+    ``silhouette_sample``: the sample drawn once for a whole candidate search; drawn here
+    (same size and seed) when not given.
+    """
     started = time.perf_counter()
     spec = partition.spec
     row: dict[str, object] = {
@@ -128,10 +157,11 @@ def score_candidate(
     if 2 <= n_labels <= matrix.shape[0] - 1:
         row["davies_bouldin"] = float(davies_bouldin_score(matrix, labels))
         row["calinski_harabasz"] = float(calinski_harabasz_score(matrix, labels))
-        sample = seeded_sample(matrix.shape[0], settings.silhouette_sample_size, random_state)
-        sample_labels = labels[sample]
-        if 2 <= np.unique(sample_labels).size <= sample.size - 1:
-            row["silhouette"] = float(silhouette_score(matrix[sample], sample_labels))
+        if silhouette_sample is None:
+            silhouette_sample = SilhouetteSample.draw(
+                matrix, settings.silhouette_sample_size, random_state
+            )
+        row["silhouette"] = silhouette_sample.score(labels)
     row["score_seconds"] = time.perf_counter() - started
     return row
 

@@ -83,7 +83,8 @@ DEFAULTS: dict[str, Any] = {
     # A feature whose |Pearson r| with an earlier kept feature exceeds this is left out.
     "max_abs_correlation": 0.95,
     "algorithms": ["kmeans", "gaussian_mixture", "agglomerative", "dbscan", "hdbscan"],
-    "kmeans": {"k_min": 2, "k_max": 10, "n_init": 10, "fit_sample_size": None},
+    # Fit on a seeded sample of at most this many customers (null: all), then label everyone.
+    "kmeans": {"k_min": 2, "k_max": 10, "n_init": 10, "fit_sample_size": 50000},
     "gaussian_mixture": {
         "k_min": 2,
         "k_max": 8,
