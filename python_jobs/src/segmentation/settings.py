@@ -91,7 +91,7 @@ DEFAULTS: dict[str, Any] = {
         "covariance_type": "full",
         "reg_covar": 1e-6,
         "n_init": 1,
-        "fit_sample_size": 20000,
+        "fit_sample_size": 10000,
     },
     "agglomerative": {
         "k_min": 2,
