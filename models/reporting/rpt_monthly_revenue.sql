@@ -34,8 +34,12 @@ product_lines as (
         lines.has_customer,
         lines.line_type = 'sale' and lines.quantity > 0 and lines.unit_price > 0 as is_sale
     from lines
+    -- the month equality lets the database hash-join; a range join alone over every line of the
+    -- log cost 4.5 of 4.9 seconds at 10M lines
     inner join log_months
-        on lines.invoice_date between log_months.covered_from_date and log_months.covered_to_date
+        on cast({{ dbt.date_trunc('month', 'lines.invoice_date') }} as date)
+            = log_months.month_start_date
+        and lines.invoice_date between log_months.covered_from_date and log_months.covered_to_date
     where
         not lines.is_duplicate
         and not lines.is_non_product
