@@ -2,7 +2,7 @@
 
 :func:`load_path` is the whole load: find the files, check their bytes, decide which are new
 (a file already loaded with the same content is skipped; one whose content changed is an error
-unless ``replace_changed``), stage them as text, parse and validate in SQL, then write
+unless ``replace_changed``), stage them, parse and validate in SQL, then write
 ``raw.transactions``, ``raw.rejected_rows``, ``raw.load_log`` and ``raw.input_capabilities``.
 Either all of it is committed or, on any error, none of it.
 """
@@ -13,7 +13,8 @@ import datetime as dt
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -306,28 +307,29 @@ def _load_planned(
     report: LoadReport,
     stream: TextIO | None,
 ) -> None:
-    """Stage, parse, validate and write the planned files; fill ``report``."""
-    parsing.create_stage_table(con)
+    """Stage, parse, validate and write the planned files; fill ``report``.
+
+    The stage is read three times: for the day/month order of text dates, for the rejected
+    rows (with their reasons) and for the rows to load, which go straight to raw.transactions.
+    """
+    parsing.create_stage_tables(con)
     units = _stage_all(con, planned, mapping, options, delimiter, report, stream)
-    date_parsing = parsing.resolve_date_parsing(con, date_format, previous_date_orders(con))
+    with _parquet_read_errors(units):
+        date_parsing = parsing.resolve_date_parsing(con, date_format, previous_date_orders(con))
+        parsing.parse_stage(con, date_parsing)
+        rejected_in_sql = parsing.collect_rejected(con)
+        for unit in units:
+            if rejected_in_sql.get(unit.index):
+                parsing.attach_raw_values(con, unit.index, unit.staged)
     if date_parsing.note:
         report.notes.append(date_parsing.note)
-    parsing.parse_stage(con, date_parsing)
-    counts = _count_rows(con)
-    for unit in units:
-        if counts.get(unit.index, (0, 0))[1]:
-            parsing.attach_raw_values(con, unit.index, unit.staged)
-    _write_rows(con, units, report.load_id)
+    _write_rejected_rows(con, units, report.load_id)
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     log_rows = []
     for unit in units:
-        loaded, rejected = counts.get(unit.index, (0, 0))
+        rejected = rejected_in_sql.get(unit.index, 0)
+        loaded = unit.staged.rows_staged - rejected
         rejected += len(unit.staged.malformed)
-        if loaded + rejected != unit.staged.rows_read:
-            raise RuntimeError(
-                f"{unit.staged.source_file}: {unit.staged.rows_read} rows read but "
-                f"{loaded} loaded and {rejected} rejected"
-            )
         result = UnitResult(
             unit.staged.source_file,
             unit.planned.source.name,
@@ -339,7 +341,6 @@ def _load_planned(
         )
         report.units.append(result)
         log_rows.append(_log_row(report.load_id, unit, result, date_parsing, loaded_at))
-    _insert_log_rows(con, log_rows)
     if report.rows_read and not report.rows_loaded:
         reasons = _reason_summary(con, report.load_id)
         shown = "; ".join(f"{kind} ({count:,} rows, e.g. {ex})" for kind, count, ex in reasons)
@@ -347,6 +348,14 @@ def _load_planned(
             f"every one of the {report.rows_read:,} rows was rejected, so the column mapping, "
             f"date format or encoding is probably wrong: {shown}"
         )
+    with _parquet_read_errors(units):
+        written = _write_transactions(con)
+    if written != report.rows_loaded:
+        raise RuntimeError(
+            f"{report.rows_read:,} rows read and {report.rows_rejected:,} rejected, so "
+            f"{report.rows_loaded:,} to load, but {written:,} were written"
+        )
+    _insert_log_rows(con, log_rows)
     report.reasons = _reason_summary(con, report.load_id)
 
 
@@ -359,9 +368,10 @@ def _stage_all(
     report: LoadReport,
     stream: TextIO | None,
 ) -> list[_Unit]:
-    """Read every planned file into the stage table, resolving its columns."""
+    """Read every planned file, resolve its columns and create the stage view over them."""
     progress = Progress(len(planned), "reading files", stream=stream, enabled=options.show_progress)
     units: list[_Unit] = []
+    in_place: list[str] = []
     with tempfile.TemporaryDirectory(prefix="segmentation-load-") as workdir:
         for number, plan in enumerate(planned):
             table = f"_load_raw_{number}"
@@ -379,14 +389,36 @@ def _stage_all(
                     raise unrecognised_header_error(table_unit.columns, table_unit.source_file)
                 resolved = resolve_columns(unit_mapping, table_unit.columns, table_unit.source_file)
                 unit = _Unit(len(units), table_unit, plan, unit_mapping, resolved)
-                parsing.copy_to_stage(
+                select = parsing.stage_unit(
                     con, unit.index, table_unit, resolved, unit_mapping.amount_field
                 )
+                if select is not None:
+                    in_place.append(select)
                 units.append(unit)
             progress.advance(1, plan.source.name)
     progress.finish()
+    parsing.create_stage_view(con, in_place)
     report.notes.extend(_encoding_notes(planned))
     return units
+
+
+@contextmanager
+def _parquet_read_errors(units: list[_Unit]) -> Iterator[None]:
+    """Report a Parquet file that cannot be read (e.g. a damaged data page) as a LoadError.
+
+    Parquet units are views over their files, read only when the stage is; CSV and Excel
+    units are tables, read in full when staged, so other DuckDB errors are left as they are.
+    """
+    try:
+        yield
+    except (duckdb.OutOfMemoryException, duckdb.InterruptException):
+        raise
+    except duckdb.Error as error:
+        names = [u.staged.source_file for u in units if u.planned.source.container == "parquet"]
+        if not names:
+            raise
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise LoadError(f"{shown}: cannot read the Parquet data: {error}") from error
 
 
 def _encoding_notes(planned: list[_PlannedFile]) -> list[str]:
@@ -402,33 +434,26 @@ def _encoding_notes(planned: list[_PlannedFile]) -> list[str]:
     ]
 
 
-def _count_rows(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[int, int]]:
-    """Unit index -> (rows loadable, rows rejected in SQL) of the parsed stage."""
-    rows = con.execute(
-        f"""
-        select unit_index,
-            count(*) filter (where reject_reason is null),
-            count(*) filter (where reject_reason is not null)
-        from {parsing.PARSED_TABLE}
-        group by unit_index
-        """
-    ).fetchall()
-    return {index: (loaded, rejected) for index, loaded, rejected in rows}
+def _write_transactions(con: duckdb.DuckDBPyConnection) -> int:
+    """Insert the loadable rows of the parsed stage into raw.transactions; return how many.
 
-
-def _write_rows(con: duckdb.DuckDBPyConnection, units: list[_Unit], load_id: str) -> None:
-    """Insert good rows into raw.transactions and the others into raw.rejected_rows."""
+    The rows are not sorted: a row is identified by ``(source_file, source_row)``, which
+    every reader orders by, and sorting millions of rows costs more than the rest of the
+    write (DuckDB keeps the stage's order, which is file order or close to it).
+    """
     columns = ", ".join(TRANSACTION_COLUMNS)
-    con.execute(
+    return con.execute(
         f"insert into {qualified(TRANSACTIONS_TABLE)} ({columns}) "
-        f"select {columns} from {parsing.PARSED_TABLE} "
-        "where reject_reason is null order by unit_index, source_row"
-    )
+        f"select {columns} from {parsing.PARSED_VIEW} where reject_reason is null"
+    ).fetchall()[0][0]
+
+
+def _write_rejected_rows(con: duckdb.DuckDBPyConnection, units: list[_Unit], load_id: str) -> None:
+    """Insert the rejected rows (parsed and malformed) into raw.rejected_rows."""
     con.execute(
         f"insert into {qualified(REJECTED_ROWS_TABLE)} "
         f"select ?, source_file, source_row, raw_values, reject_reason "
-        f"from {parsing.PARSED_TABLE} where reject_reason is not null "
-        "order by unit_index, source_row",
+        f"from {parsing.REJECTED_TABLE} order by unit_index, source_row",
         [load_id],
     )
     malformed = [
@@ -510,10 +535,14 @@ def _reason_summary(con: duckdb.DuckDBPyConnection, load_id: str) -> list[tuple[
 
 
 def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the temp tables of a load (they vanish with a rollback, but not a commit)."""
-    tables = con.execute(
-        "select table_name from duckdb_tables() "
-        "where temporary and (table_name like '\\_load\\_%' escape '\\')"
-    ).fetchall()
-    for (table,) in tables:
-        con.execute(f"drop table if exists {table}")
+    """Drop the temp tables and views of a load (they vanish with a rollback, not a commit)."""
+    for kind, catalog, name in (
+        ("view", "duckdb_views()", "view_name"),
+        ("table", "duckdb_tables()", "table_name"),
+    ):
+        names = con.execute(
+            f"select {name} from {catalog} "
+            f"where temporary and ({name} like '\\_load\\_%' escape '\\')"
+        ).fetchall()
+        for (table,) in names:
+            con.execute(f"drop {kind} if exists {table}")

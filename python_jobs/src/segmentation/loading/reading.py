@@ -1,14 +1,17 @@
-"""Reading files into DuckDB temp tables as text, one table per file (per sheet for Excel).
+"""Reading files into DuckDB, one temp table (or view) per file, per sheet for Excel.
 
-Every value is kept as text (VARCHAR) exactly as written; parsing and validation happen later
-in SQL (:mod:`segmentation.loading.parsing`). Each staged table knows how to number its data
-rows (1-based, header excluded) so every loaded or rejected row can be traced to its file.
+CSV and Excel values are kept as text (VARCHAR) exactly as written, Parquet values with their
+own types; parsing and validation happen later in SQL (:mod:`segmentation.loading.parsing`).
+Each staged table knows how to number its data rows (1-based, header excluded) so every
+loaded or rejected row can be traced to its file.
 
 - CSV is read by DuckDB's ``read_csv`` with the columns taken from the header line, so no
   type sniffing is involved. Lines the reader cannot split (too many or too few fields, an
   unterminated quote) are collected as malformed lines with DuckDB's reason, not dropped.
   Text that is not UTF-8 is first re-encoded to a UTF-8 copy in a temporary folder.
-- Parquet is read by ``read_parquet`` (row numbers from ``file_row_number``).
+- Parquet is read by ``read_parquet`` (row numbers from ``file_row_number``) through a view:
+  its columns keep their types, and typed values that already fit the contract are not
+  turned into text (see :mod:`segmentation.loading.parsing`).
 - Excel workbooks are read with openpyxl, every non-empty sheet being one unit.
 """
 
@@ -46,7 +49,7 @@ class MalformedLine:
 
 @dataclass
 class StagedTable:
-    """One unit (file, or sheet of a workbook) staged as text in a temp table.
+    """One unit (file, or sheet of a workbook) staged in a temp table (a view for Parquet).
 
     ``row_expr`` is the SQL expression, over ``table``, giving the 1-based data row number;
     ``malformed`` are the rows the reader could not split, kept to be rejected with a reason.
@@ -208,17 +211,23 @@ def _renumber_around(
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str) -> StagedTable:
-    """Stage a Parquet file (its typed columns are turned into text when mapped)."""
+    """Stage a Parquet file as a temp view over the file, with its own column types.
+
+    Parquet is already columnar and typed, so it is not copied here: the stage reads it
+    where it lies, or copies it when small (see :func:`segmentation.loading.parsing.stage_unit`),
+    and rejected rows read their raw values from it again. Only the footer is read now:
+    damaged data pages surface when the stage is read.
+    """
     try:
         con.execute(
-            f"create temp table {table} as select * from read_parquet(?, file_row_number = true)",
-            [str(source.path)],
+            f"create temp view {table} as select * from "
+            f"read_parquet({quote_literal(str(source.path))}, file_row_number = true)"
         )
+        described = con.execute(f"select * from {table} limit 0").description
+        rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     except duckdb.Error as error:
         raise LoadError(f"{source.name}: cannot read the Parquet file: {error}") from error
-    described = con.execute(f"select * from {table} limit 0").description
     columns = [d[0] for d in described if d[0] != "file_row_number"]
-    rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     return StagedTable(source.name, source, None, table, columns, "file_row_number + 1", rows)
 
 
