@@ -47,8 +47,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from segmentation.algorithms import (
+    FIT_THREADS,
     NOISE,
     CandidateSpec,
     Partition,
@@ -428,21 +430,22 @@ def _selection_run(
         _, matrix = _prepared(features, params, settings)
         partitions: dict[str, Partition] = {}
         rows = []
-        silhouette_sample = SilhouetteSample.draw(
-            matrix, settings.selection.silhouette_sample_size, settings.random_state
-        )
-        for spec in candidate_grid(settings, matrix.shape[0]):
-            partition = fit_candidate(spec, matrix, settings.random_state)
-            partitions[spec.candidate_id] = partition
-            rows.append(
-                score_candidate(
-                    partition,
-                    matrix,
-                    settings.selection,
-                    settings.random_state,
-                    silhouette_sample,
-                )
+        with threadpool_limits(limits=FIT_THREADS):
+            silhouette_sample = SilhouetteSample.draw(
+                matrix, settings.selection.silhouette_sample_size, settings.random_state
             )
+            for spec in candidate_grid(settings, matrix.shape[0]):
+                partition = fit_candidate(spec, matrix, settings.random_state)
+                partitions[spec.candidate_id] = partition
+                rows.append(
+                    score_candidate(
+                        partition,
+                        matrix,
+                        settings.selection,
+                        settings.random_state,
+                        silhouette_sample,
+                    )
+                )
         _, rows = choose_winner(rows, settings.selection, settings.algorithms)
         return SelectionRun(partitions, candidates_frame(rows))
 

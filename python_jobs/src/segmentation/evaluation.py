@@ -43,6 +43,7 @@ from sklearn.metrics import (
 from threadpoolctl import threadpool_limits
 
 from segmentation.algorithms import (
+    FIT_THREADS,
     NOISE,
     CandidateSpec,
     Partition,
@@ -64,10 +65,8 @@ STABILITY_CLASSES: tuple[tuple[float, str], ...] = (
     (0.6, "pattern"),
 )
 DISSOLVED_CLASS = "dissolved"
-# Refits run on bounded samples, one thread each: at these sizes OpenMP/BLAS thread start-up
-# and spin-waiting cost more than they save (measured: 9 K-Means fits on 600 rows took 0.35 s on
-# one thread and 7.3 s on two threads of a busy 2-core machine).
-REFIT_THREADS = 1
+# Refits run on bounded samples, one thread each (see algorithms.FIT_THREADS).
+REFIT_THREADS = FIT_THREADS
 # Rows per block when a computation touches every customer (bounds memory: rows x reference).
 CHUNK_ROWS = 4096
 # Rows per block of the silhouette against a reference sample: small enough that one block's
@@ -473,12 +472,14 @@ def customer_fit(
         margin = np.full(rows.size, np.nan)
     in_reference = np.zeros(rows.size, dtype=bool)
     in_reference[reference_index] = True
+    with threadpool_limits(limits=REFIT_THREADS):
+        silhouette = reference_silhouette(matrix, labels, reference_index)
     return CustomerFit(
         distance=own,
         second_label=second.astype(np.int64),
         second_distance=second_distance,
         margin=margin,
-        silhouette=reference_silhouette(matrix, labels, reference_index),
+        silhouette=silhouette,
         in_reference=in_reference,
     )
 

@@ -84,7 +84,7 @@ DEFAULTS: dict[str, Any] = {
     "max_abs_correlation": 0.95,
     "algorithms": ["kmeans", "gaussian_mixture", "agglomerative", "dbscan", "hdbscan"],
     # Fit on a seeded sample of at most this many customers (null: all), then label everyone.
-    "kmeans": {"k_min": 2, "k_max": 10, "n_init": 10, "fit_sample_size": 50000},
+    "kmeans": {"k_min": 2, "k_max": 10, "n_init": 10, "fit_sample_size": 20000},
     "gaussian_mixture": {
         "k_min": 2,
         "k_max": 8,
