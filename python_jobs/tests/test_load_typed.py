@@ -125,6 +125,7 @@ def test_typed_and_text_parquet_of_the_same_rows_load_the_same(tmp_path, stage_m
     typed_report, typed_loaded, typed_rejected = load(typed, options(), tmp_path / "a.duckdb")
     text_report, text_loaded, text_rejected = load(text, options(), tmp_path / "b.duckdb")
     assert (typed_report.rows_loaded, typed_report.rows_rejected) == (3, 4)
+    assert (text_report.rows_loaded, text_report.rows_rejected) == (3, 4)
     assert typed_loaded == text_loaded
     assert typed_rejected == text_rejected
     assert typed_loaded[0] == (
@@ -294,6 +295,8 @@ def test_large_text_units_read_in_place_load_like_copied_ones(tmp_path, monkeypa
         "536380,E,e,1.5,2010-12-01 09:41:00,1,NULL,UK",
         "536381,F,f,six,not a date,abc,1.0.0,UK",
         "536382,G,g,99999999999999999999,,,x.0,UK",
+        "536383,H,h,1,2010-12-01 09:41:00,1,1,UK,one field too many",
+        "536384,I,i,2,2010-12-01 09:41:00,1,1,UK",
     ]
     path = tmp_path / "text.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -301,22 +304,27 @@ def test_large_text_units_read_in_place_load_like_copied_ones(tmp_path, monkeypa
     monkeypatch.setattr(parsing, "IN_PLACE_ROWS", 0)
     in_place = load(path, LoadOptions(show_progress=False), tmp_path / "b.duckdb")
     assert copied[1:] == in_place[1:]
-    assert [row[1:4] for row in copied[1]] == [
-        ("85123A", "HEART", 6),
-        ("X", "MUG", 5),
-        ("D", "Discount", -1),
+    assert [row[1:4] + row[6:] for row in copied[1]] == [
+        ("85123A", "HEART", 6, "17850", "UK", 1),
+        ("X", "MUG", 5, "12346", "United Kingdom", 2),
+        ("D", "Discount", -1, None, "UK", 3),
+        ("I", "i", 2, "1", "UK", 8),
     ]
-    assert [(row[6], row[7]) for row in copied[1]] == [
-        ("17850", "UK"),
-        ("12346", "United Kingdom"),
-        (None, "UK"),
+    reasons = [(row, reason) for row, reason, _ in copied[2]]
+    assert reasons[:3] == [
+        (4, "quantity '1.5' is not a whole number"),
+        (
+            5,
+            "unparseable date 'not a date' (state the format with --date-format); "
+            "non-numeric quantity 'six'; non-numeric unit price 'abc'",
+        ),
+        (
+            6,
+            "missing timestamp; quantity '99999999999999999999' is out of range; "
+            "missing unit price",
+        ),
     ]
-    assert [reason for _, reason, _ in copied[2]] == [
-        "quantity '1.5' is not a whole number",
-        "unparseable date 'not a date' (state the format with --date-format); "
-        "non-numeric quantity 'six'; non-numeric unit price 'abc'",
-        "missing timestamp; quantity '99999999999999999999' is out of range; missing unit price",
-    ]
+    assert reasons[3][0] == 7 and reasons[3][1].startswith("malformed CSV line")
 
 
 def test_a_damaged_parquet_file_is_named_in_the_error(tmp_path, stage_mode):
