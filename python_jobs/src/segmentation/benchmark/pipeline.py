@@ -1,24 +1,22 @@
-"""The real pipeline, run stage by stage so that each stage can be measured on its own.
+"""The real pipeline, as ``make run`` runs it, measured stage by stage.
 
-``make run`` is: load the log, ``dbt build``, publish. Here the build is cut into dbt
-invocations along the project's own graph, so that wall time and peak memory can be given per
-stage (load and publish are child processes; the dbt invocations run one after another in one
-child process, see ``dbt_steps.py``, so dbt starts and parses the project once, as in one
-``dbt build``):
+A run is three child processes, one after another: ``segmentation load`` of the log, one
+``dbt build`` of the whole project (every model, seed and test, dbt's two threads interleaving
+them as they do for a user; see ``dbt_steps.py``) and ``segmentation publish``. End to end is
+their wall time added up, and its peak the largest of their OS-measured peaks.
 
-- **load**: ``segmentation load`` of the log file into the warehouse;
-- **features**: ``dbt build`` of ``+fct_customer_features`` (staging, intermediate and the
-  feature mart) and every seed, without tests: the SQL feature stage;
-- **SQL models** / **Python models**: the remaining models in phases of one language each,
-  in graph order (SQL models below the Python ones, the Python models, the SQL marts built
-  on them, and so on), every phase one ``dbt build`` without tests; the features stage is
-  counted with the SQL models;
-- **tests**: ``dbt test`` of the unit tests, then one ``dbt build`` of every data test;
-- **publish**: ``segmentation publish`` to a serving copy beside the warehouse.
+Within the build, dbt's record of when each node started and ended gives the stages:
 
-dbt's start-up and parse are counted with the SQL models. Tests run after all models rather
-than right after each one (``dbt build`` interleaves them, over two threads); the work is the
-same.
+- **SQL models**: SQL models, seeds and hooks, plus dbt's start-up and parse before the first
+  node;
+- **Python models**: the dbt Python models;
+- **tests**: data tests and unit tests.
+
+A stage's time is the wall time during which at least one of its nodes was running (intervals
+merged), and its peak the largest resident set sampled meanwhile. Stages overlap (a test runs
+beside a model on dbt's other thread), so the stage times of the build add up to at least the
+build's wall time. The **feature SQL** figure is dbt's execution time of the models of the
+feature chain (``fct_customer_features`` and everything it is built from).
 """
 
 from __future__ import annotations
@@ -38,8 +36,9 @@ from segmentation.benchmark.measure import Measurement, StepFailed, combine, run
 FEATURE_MART = "fct_customer_features"
 # The stages of one pipeline run, in the order they run and are reported.
 STAGES = ("load", "sql_models", "python_models", "tests", "publish")
+# the stages inside the one `dbt build`
+BUILD_STAGES = ("sql_models", "python_models", "tests")
 DRIVER_MODULE = "segmentation.benchmark.dbt_steps"
-NO_TESTS = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
 
 
 class PlanError(RuntimeError):
@@ -54,22 +53,6 @@ class Model:
     name: str
     language: str
     parents: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Phase:
-    """Models of one language that can be built together once the earlier phases are built."""
-
-    language: str
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class BuildPlan:
-    """The dbt invocations of a build: the feature chain, then phases of one language each."""
-
-    feature_models: frozenset[str]
-    phases: tuple[Phase, ...]
 
 
 @dataclass(frozen=True)
@@ -169,41 +152,10 @@ def list_models(runner: Runner) -> list[Model]:
     return models
 
 
-def plan_build(models: Iterable[Model], feature_mart: str = FEATURE_MART) -> BuildPlan:
-    """Cut the models into the feature chain and phases of one language each.
-
-    A model's phase is the earliest one after all its parents' phases whose language is its
-    own (even phases SQL, odd phases Python), so running the phases in order respects the
-    graph. Models of the feature chain (``feature_mart`` and its ancestors) are left out of
-    the phases; they are built first.
-    """
+def feature_models(models: Iterable[Model], feature_mart: str = FEATURE_MART) -> frozenset[str]:
+    """Names of ``feature_mart`` and every model it is built from."""
     by_id = {m.unique_id: m for m in models}
-    phase_of: dict[str, int] = {}
-
-    def phase(unique_id: str, trail: tuple[str, ...] = ()) -> int:
-        if unique_id in phase_of:
-            return phase_of[unique_id]
-        if unique_id in trail:
-            raise PlanError(f"dependency cycle through {unique_id}")
-        model = by_id[unique_id]
-        start = max((phase(p, (*trail, unique_id)) for p in model.parents if p in by_id), default=0)
-        parity = 1 if model.language == "python" else 0
-        phase_of[unique_id] = start if start % 2 == parity else start + 1
-        return phase_of[unique_id]
-
-    for unique_id in by_id:
-        phase(unique_id)
-    features = _ancestors_and_self(by_id, feature_mart)
-    phases = []
-    for number in range(max(phase_of.values(), default=-1) + 1):
-        names = sorted(
-            by_id[u].name
-            for u, p in phase_of.items()
-            if p == number and by_id[u].name not in features
-        )
-        if names:
-            phases.append(Phase("python" if number % 2 else "sql", tuple(names)))
-    return BuildPlan(frozenset(features), tuple(phases))
+    return frozenset(_ancestors_and_self(by_id, feature_mart))
 
 
 def _ancestors_and_self(by_id: dict[str, Model], name: str) -> set[str]:
@@ -225,14 +177,7 @@ class PipelineRun:
     stages: dict[str, Measurement]
     feature_sql_seconds: float
     node_seconds: dict[str, float]
-    driver_peak_mib: float = 0.0
-
-    @property
-    def end_to_end(self) -> Measurement:
-        """Every stage one after another; the peak also covers dbt's start-up and parse."""
-        total = combine("end_to_end", [self.stages[s] for s in STAGES if s in self.stages])
-        peak = max(total.peak_rss_mib, self.driver_peak_mib)
-        return Measurement("end_to_end", total.seconds, peak, total.returncode)
+    end_to_end: Measurement
 
 
 def load_command(runner: Runner, log_file: Path) -> list[str]:
@@ -250,89 +195,69 @@ def load_command(runner: Runner, log_file: Path) -> list[str]:
     )
 
 
-def build_steps(runner: Runner, plan: BuildPlan) -> list[dict[str, Any]]:
-    """The dbt invocations of one build, in order: features, phases, tests."""
-    steps = [
-        {
-            "label": "features",
-            "stage": "sql_models",
-            "args": runner.dbt_args(
-                "build", *NO_TESTS, "--select", f"+{FEATURE_MART}", "resource_type:seed"
-            ),
-        }
-    ]
-    for number, phase in enumerate(plan.phases, start=1):
-        steps.append(
-            {
-                "label": f"{phase.language} phase {number}",
-                "stage": f"{phase.language}_models",
-                "args": runner.dbt_args("build", *NO_TESTS, "--select", *phase.names),
-            }
+def node_stage(node: dict[str, Any]) -> str:
+    """The stage a node of the build belongs to (see the module docstring)."""
+    if node["resource_type"] in ("test", "unit_test"):
+        return "tests"
+    if node["resource_type"] == "model" and node["language"] == "python":
+        return "python_models"
+    return "sql_models"
+
+
+def merged_seconds(intervals: Iterable[tuple[float, float]]) -> float:
+    """Length of the union of ``(start, end)`` intervals."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        if end <= reach:
+            continue
+        total += end - max(start, reach)
+        reach = end
+    return total
+
+
+def build_stages(
+    nodes: Sequence[dict[str, Any]], samples: Sequence[tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    """Stage -> (busy seconds, peak MiB sampled while busy) of one build (module docstring)."""
+    intervals: dict[str, list[tuple[float, float]]] = {s: [] for s in BUILD_STAGES}
+    timed = [n for n in nodes if n["started"] is not None and n["ended"] is not None]
+    first_start = min((n["started"] for n in timed), default=0.0)
+    intervals["sql_models"].append((0.0, max(first_start, 0.0)))  # start-up and parse
+    for node in timed:
+        intervals[node_stage(node)].append((node["started"], node["ended"]))
+    figures = {}
+    for stage, spans in intervals.items():
+        peak = max(
+            (rss for moment, rss in samples if any(a <= moment <= b for a, b in spans)),
+            default=0.0,
         )
-    # `dbt build` runs a unit test only with its model, so unit tests go through `dbt test`;
-    # the data tests run last as a `build`, the command `segmentation publish` checks
-    steps.append(
-        {
-            "label": "unit tests",
-            "stage": "tests",
-            "args": runner.dbt_args("test", "--select", "test_type:unit"),
-        }
-    )
-    steps.append(
-        {
-            "label": "data tests",
-            "stage": "tests",
-            "args": runner.dbt_args("build", "--select", "resource_type:test"),
-        }
-    )
-    return steps
+        figures[stage] = (merged_seconds(spans), peak)
+    return figures
 
 
-def run_pipeline(runner: Runner, plan: BuildPlan, log_file: Path) -> PipelineRun:
-    """Load ``log_file`` into the runner's warehouse and build, test and publish it."""
-    stages: dict[str, Measurement] = {}
-    stages["load"] = runner.measure("load", load_command(runner, log_file))
-
-    steps = build_steps(runner, plan)
-    steps_file = runner.work / "dbt_steps.json"
-    result_file = runner.work / "dbt_steps_result.json"
-    steps_file.write_text(json.dumps(steps, indent=2))
+def run_pipeline(runner: Runner, feature_names: frozenset[str], log_file: Path) -> PipelineRun:
+    """Load ``log_file`` into the runner's warehouse, build it with one ``dbt build`` and
+    publish it, measuring every stage."""
+    load = runner.measure("load", load_command(runner, log_file))
+    args_file = runner.work / "dbt_build_args.json"
+    result_file = runner.work / "dbt_build_result.json"
+    args_file.write_text(json.dumps(runner.dbt_args("build")))
     result_file.unlink(missing_ok=True)
-    driver = run_measured(
+    build = run_measured(
         "dbt build",
-        [sys.executable, "-m", DRIVER_MODULE, str(steps_file), str(result_file)],
+        [sys.executable, "-m", DRIVER_MODULE, str(args_file), str(result_file)],
         env=runner.env(),
         cwd=runner.repo_root,
         log_path=runner.step_log,
         check=False,
     )
-    done = json.loads(result_file.read_text()) if result_file.exists() else []
-    if not driver.ok or len(done) != len(steps) or not all(d["success"] for d in done):
-        failed = next((d["label"] for d in done if not d["success"]), "start-up")
+    done = json.loads(result_file.read_text()) if result_file.exists() else None
+    if not build.ok or done is None or not done["success"]:
         raise StepFailed(
-            f"dbt step '{failed}' failed (exit code {driver.returncode}); see {runner.log_dir} "
-            f"and {runner.step_log}"
+            f"dbt build failed (exit code {build.returncode}); see {runner.log_dir} and "
+            f"{runner.step_log}"
         )
-    # dbt's import and the project parse happen once, before the first (SQL) step
-    start_up = max(driver.seconds - sum(d["seconds"] for d in done), 0.0)
-    node_seconds: dict[str, float] = {}
-    for stage in ("sql_models", "python_models", "tests"):
-        parts = [
-            Measurement(d["label"], d["seconds"], d["peak_rss_mib"], 0)
-            for d in done
-            if d["stage"] == stage
-        ]
-        if stage == "sql_models":
-            parts.append(Measurement("dbt start-up", start_up, 0.0, 0))
-        stages[stage] = combine(stage, parts)
-    for d in done:
-        node_seconds.update(d["node_seconds"])
-    feature_sql_seconds = sum(
-        seconds
-        for unique_id, seconds in done[0]["node_seconds"].items()
-        if unique_id.startswith("model.") and unique_id.split(".")[-1] in plan.feature_models
-    )
-    stages["publish"] = runner.measure(
+    publish = runner.measure(
         "publish",
         runner.job(
             "publish",
@@ -346,14 +271,14 @@ def run_pipeline(runner: Runner, plan: BuildPlan, log_file: Path) -> PipelineRun
             str(runner.log_dir),
         ),
     )
-    # the driver's own peak (wait4) also covers dbt's start-up and parse
-    return PipelineRun(stages, feature_sql_seconds, node_seconds, driver.peak_rss_mib)
-
-
-def _node_seconds(target_path: Path) -> dict[str, float]:
-    """dbt's execution time of every node of the last invocation (``run_results.json``)."""
-    path = target_path / "run_results.json"
-    if not path.exists():
-        return {}
-    results = json.loads(path.read_text()).get("results", [])
-    return {r["unique_id"]: float(r.get("execution_time") or 0.0) for r in results}
+    stages = {"load": load, "publish": publish}
+    for stage, (seconds, peak) in build_stages(done["nodes"], done["samples"]).items():
+        stages[stage] = Measurement(stage, seconds, peak, 0)
+    node_seconds = {n["unique_id"]: n["execution_time"] for n in done["nodes"]}
+    feature_sql_seconds = sum(
+        n["execution_time"]
+        for n in done["nodes"]
+        if n["resource_type"] == "model" and n["unique_id"].split(".")[-1] in feature_names
+    )
+    end_to_end = combine("end_to_end", [load, build, publish])
+    return PipelineRun(stages, feature_sql_seconds, node_seconds, end_to_end)

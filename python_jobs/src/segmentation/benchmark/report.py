@@ -1,8 +1,9 @@
 """The benchmark table: one row per size and build, written as CSV and Markdown.
 
 Times are wall-clock seconds and memory is the operating system's peak resident set size in
-MiB, per stage and end to end (the largest stage peak: stages run one after another). The
-ratios compare the pipeline with the references measured in the same run on the same data.
+MiB, per stage and end to end (load, one ``dbt build`` and publish, one after another; the
+stages inside the build overlap, see ``pipeline.py``). The ratios compare the pipeline with the
+references measured in the same run on the same data.
 """
 
 from __future__ import annotations
@@ -159,7 +160,11 @@ def markdown(rows: Sequence[BenchRow], machine: str, notes: Sequence[str] = ()) 
     out += [f"- {note}" for note in notes]
     if notes:
         out.append("")
-    out.append("Wall time and peak memory (OS-measured peak RSS) per stage:")
+    out.append(
+        "Wall time and peak memory (OS-measured peak RSS) per stage; SQL models, Python models "
+        "and tests are the stretches of one `dbt build` during which a node of that kind ran "
+        "(they overlap), end to end is load + build + publish:"
+    )
     out.append("")
     out.append("| " + " | ".join(header) + " |")
     out.append("|" + "|".join("---" for _ in header) + "|")

@@ -18,11 +18,10 @@ from segmentation.benchmark import report
 from segmentation.benchmark.data import LogFile, ensure_log, write_next_day
 from segmentation.benchmark.measure import Measurement, run_measured
 from segmentation.benchmark.pipeline import (
-    BuildPlan,
     PipelineRun,
     Runner,
+    feature_models,
     list_models,
-    plan_build,
     run_pipeline,
 )
 from segmentation.benchmark.report import DAILY, FULL, BenchRow
@@ -65,7 +64,7 @@ def run_benchmark(options: BenchOptions, say: Callable[[str], None] = print) -> 
     markdown_path = options.output_dir / MARKDOWN_NAME
     machine = report.machine_description()
     settings = _settings(options.dbt_vars)
-    plan: BuildPlan | None = None
+    features: frozenset[str] | None = None
     for size in options.sizes:
         size_dir = options.work_dir / f"run-{size.name}"
         if size_dir.exists():
@@ -77,9 +76,9 @@ def run_benchmark(options: BenchOptions, say: Callable[[str], None] = print) -> 
             work=size_dir,
             dbt_vars=options.dbt_vars,
         )
-        if plan is None:
-            plan = plan_build(list_models(runner))
-            say(f"bench: dbt plan: features {sorted(plan.feature_models)}; " + _phases(plan))
+        if features is None:
+            features = feature_models(list_models(runner))
+            say(f"bench: the feature SQL stage is {', '.join(sorted(features))}")
         say(
             f"bench: size {size.name}: preparing the log ({size.customers:,} customers, "
             f"{size.months} months)"
@@ -90,7 +89,7 @@ def run_benchmark(options: BenchOptions, say: Callable[[str], None] = print) -> 
             f"({log.path.name}); building (load average {_load_average():.1f})"
         )
         load_average = _load_average()
-        full = run_pipeline(runner, plan, log.path)
+        full = run_pipeline(runner, features, log.path)
         row = _row(size, FULL, log, log.lines, load_average, full)
         say(_stage_line(row))
         if options.references:
@@ -107,7 +106,7 @@ def run_benchmark(options: BenchOptions, say: Callable[[str], None] = print) -> 
             next_day_path = options.work_dir / "data" / f"next-day-{size.name}.parquet"
             next_day = write_next_day(log, next_day_path)
             load_average = _load_average()
-            daily = run_pipeline(runner, plan, next_day.path)
+            daily = run_pipeline(runner, features, next_day.path)
             daily_row = _row(
                 size, DAILY, log, log.lines + next_day.lines, load_average, daily, next_day.lines
             )
@@ -130,10 +129,6 @@ def _settings(dbt_vars: str | None) -> SegmentationSettings:
 
     parsed = yaml.safe_load(dbt_vars) or {}
     return SegmentationSettings.from_mapping(parsed.get("segmentation"))
-
-
-def _phases(plan: BuildPlan) -> str:
-    return "; ".join(f"{p.language} phase: {len(p.names)} models" for p in plan.phases)
 
 
 def _load_average() -> float:
