@@ -45,7 +45,7 @@ class BenchRow:
     publish_peak_mib: float
     end_to_end_s: float
     end_to_end_peak_mib: float
-    feature_sql_s: float  # dbt's execution time of +fct_customer_features (models)
+    feature_sql_s: float  # +fct_customer_features rebuilt alone after the run (pipeline.py)
     floor_query_s: float = math.nan
     floor_s: float = math.nan
     floor_peak_mib: float = math.nan
