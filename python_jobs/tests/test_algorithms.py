@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
@@ -117,3 +118,16 @@ def test_same_seed_same_labels_whatever_the_thread_count(spec) -> None:
         double = fit_candidate(spec, matrix, random_state=4)
     np.testing.assert_array_equal(single.labels, double.labels)
     np.testing.assert_allclose(single.representatives, double.representatives, rtol=1e-10)
+
+
+@pytest.mark.parametrize("linkage", ["ward", "average"])
+def test_agglomerative_cuts_of_one_cached_tree_match_fresh_fits(linkage) -> None:
+    # overlapping groups, so cuts at different k really differ
+    matrix, _ = make_blobs(n_samples=900, centers=6, n_features=4, cluster_std=2.5, random_state=8)
+    sample = seeded_sample(matrix.shape[0], 500, 0)
+    for k in (2, 3, 5, 8):
+        spec = CandidateSpec("agglomerative", (("linkage", linkage), ("n_clusters", k)), 500)
+        partition = fit_candidate(spec, matrix, 0)
+        fresh = AgglomerativeClustering(n_clusters=k, linkage=linkage).fit_predict(matrix[sample])
+        assert adjusted_rand_score(fresh, partition.labels[sample]) == pytest.approx(1.0)
+        assert partition.n_clusters == k

@@ -14,10 +14,14 @@ prepared units). Noise stays ``-1`` only for sampled rows that the density metho
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from joblib import Memory
 from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.mixture import GaussianMixture
@@ -262,14 +266,32 @@ def _fit_gaussian_mixture(
     return partition
 
 
+_TREE_CACHE: list[Memory] = []
+
+
+def _tree_cache() -> Memory:
+    """A per-process cache of agglomerative merge trees, keyed by the sample and the linkage
+    (scikit-learn's ``memory``): the k = 2..8 candidates of a linkage then share one tree
+    instead of each building it (O(n^2) on the fit sample). Removed when the process exits."""
+    if not _TREE_CACHE:
+        folder = tempfile.mkdtemp(prefix="segmentation-trees-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _TREE_CACHE.append(Memory(folder, verbose=0))
+    return _TREE_CACHE[0]
+
+
 def _fit_sampled(
     spec: CandidateSpec, matrix: np.ndarray, sample: np.ndarray, fit_index: np.ndarray
 ) -> Partition:
     params = spec.param_dict
     fitted: dict[str, object] = {}
     if spec.algorithm == "agglomerative":
+        # every k of a linkage cuts the same merge tree: it is computed once and cached
         model = AgglomerativeClustering(
-            n_clusters=int(params["n_clusters"]), linkage=str(params["linkage"])
+            n_clusters=int(params["n_clusters"]),
+            linkage=str(params["linkage"]),
+            memory=_tree_cache(),
+            compute_full_tree=True,
         )
     elif spec.algorithm == "dbscan":
         min_samples = int(params["min_samples"])
