@@ -36,8 +36,8 @@ def existing_rows(session: Any, relation: Any) -> pd.DataFrame | None:
     """The rows ``relation`` (a model's ``dbt.this``) holds before this build replaces them.
 
     None when the table does not exist yet (the first build). ``session`` is what dbt-duckdb
-    hands a Python model (a DuckDB connection); any object with ``sql()`` or ``table()`` whose
-    result :func:`to_pandas` reads will do.
+    hands a Python model (a DuckDB connection); any object whose ``sql()`` result
+    :func:`to_pandas` reads will do (a Snowpark or Spark session too).
     """
     try:
         return to_pandas(session.sql(f"select * from {relation}"))
