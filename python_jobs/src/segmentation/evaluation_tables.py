@@ -205,6 +205,30 @@ def reusable(previous: pd.DataFrame | None, key: str, table: str) -> pd.DataFram
         return None
 
 
+def _measured_once(
+    table: str,
+    measure: Callable[[EvaluationInput, EvaluationSettings], list[dict[str, Any]]],
+    features: pd.DataFrame,
+    params: pd.DataFrame,
+    model: pd.DataFrame,
+    assignments: pd.DataFrame,
+    settings: EvaluationSettings,
+    previous: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """A refit table: the ``previous`` rows when they were measured under the current
+    evaluation key, else ``measure``'s rows stamped with that key (empty without a model)."""
+    if model.empty or features.empty:
+        return empty(table)
+    key = evaluation_key(model, settings)
+    kept = reusable(previous, key, table)
+    if kept is not None:
+        return kept
+    data = evaluation_input(features, params, model, assignments, settings)
+    if data is None:
+        return empty(table)
+    return conform(pd.DataFrame(measure(data, settings)).assign(evaluation_key=key), table)
+
+
 def evaluation_input(
     features: pd.DataFrame,
     params: pd.DataFrame,
@@ -284,15 +308,20 @@ def segment_stability(
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Clusterboot stability of every segment (ml_segment_stability)."""
-    if model.empty or features.empty:
-        return empty("ml_segment_stability")
-    key = evaluation_key(model, settings)
-    kept = reusable(previous, key, "ml_segment_stability")
-    if kept is not None:
-        return kept
-    data = evaluation_input(features, params, model, assignments, settings)
-    if data is None:
-        return empty("ml_segment_stability")
+    return _measured_once(
+        "ml_segment_stability",
+        _stability_rows,
+        features,
+        params,
+        model,
+        assignments,
+        settings,
+        previous,
+    )
+
+
+def _stability_rows(data: EvaluationInput, settings: EvaluationSettings) -> list[dict[str, Any]]:
+    """One row per segment of the kept model."""
     boot = settings.bootstrap
     sample = seeded_sample(len(data.labels), boot.sample_size, _seed(data.random_state, 1))
     labels = data.labels[sample]
@@ -323,10 +352,9 @@ def segment_stability(
                 "dissolved_count": int(np.sum(finite <= 0.5)),
                 "recovered_count": int(np.sum(finite >= 0.75)),
                 "stability_class": stability_class(mean),
-                "evaluation_key": key,
             }
         )
-    return conform(pd.DataFrame(rows), "ml_segment_stability")
+    return rows
 
 
 def prediction_strength(
@@ -338,15 +366,20 @@ def prediction_strength(
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Prediction strength of every candidate number of segments (ml_prediction_strength)."""
-    if model.empty or features.empty:
-        return empty("ml_prediction_strength")
-    key = evaluation_key(model, settings)
-    kept = reusable(previous, key, "ml_prediction_strength")
-    if kept is not None:
-        return kept
-    data = evaluation_input(features, params, model, assignments, settings)
-    if data is None:
-        return empty("ml_prediction_strength")
+    return _measured_once(
+        "ml_prediction_strength",
+        _strength_rows,
+        features,
+        params,
+        model,
+        assignments,
+        settings,
+        previous,
+    )
+
+
+def _strength_rows(data: EvaluationInput, settings: EvaluationSettings) -> list[dict[str, Any]]:
+    """One row per k of the winner's algorithm family."""
     cfg = settings.prediction_strength
     spec, ks = _strength_family(data)
     sample = seeded_sample(len(data.labels), cfg.sample_size, _seed(data.random_state, 3))
@@ -372,11 +405,10 @@ def prediction_strength(
             "is_supported": bool(np.isfinite(result.mean_[j]) and result.mean_[j] >= cfg.threshold),
             "is_largest_supported": k == result.supported_k_,
             "is_model_k": k == data.n_segments,
-            "evaluation_key": key,
         }
         for j, k in enumerate(ks)
     ]
-    return conform(pd.DataFrame(rows), "ml_prediction_strength")
+    return rows
 
 
 def seed_agreement(
@@ -388,15 +420,13 @@ def seed_agreement(
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The winner refitted with every configured seed (ml_seed_agreement)."""
-    if model.empty or features.empty:
-        return empty("ml_seed_agreement")
-    key = evaluation_key(model, settings)
-    kept = reusable(previous, key, "ml_seed_agreement")
-    if kept is not None:
-        return kept
-    data = evaluation_input(features, params, model, assignments, settings)
-    if data is None:
-        return empty("ml_seed_agreement")
+    return _measured_once(
+        "ml_seed_agreement", _seed_rows, features, params, model, assignments, settings, previous
+    )
+
+
+def _seed_rows(data: EvaluationInput, settings: EvaluationSettings) -> list[dict[str, Any]]:
+    """One row per configured seed."""
     cfg = settings.seed_agreement
     sample = seeded_sample(len(data.labels), cfg.sample_size, _seed(data.random_state, 5))
     result = SeedAgreement(data.spec, cfg.seeds, data.assignment_rule).fit(
@@ -420,10 +450,9 @@ def seed_agreement(
                 "min_adjusted_rand_index_vs_other_seeds": float(others.min())
                 if others.size
                 else None,
-                "evaluation_key": key,
             }
         )
-    return conform(pd.DataFrame(rows), "ml_seed_agreement")
+    return rows
 
 
 def customer_evaluation(
