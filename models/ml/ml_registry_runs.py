@@ -4,7 +4,7 @@ Incremental and never rebuilt (full_refresh=False): `dbt build --full-refresh` k
 Logic: python_jobs/src/segmentation/registry.py (registry_run: policy, retrain, stable ids).
 """
 
-from segmentation.dbt_io import to_pandas
+from segmentation.dbt_io import existing_rows, to_pandas
 from segmentation.drift import RetrainingPolicy, parse_flag
 from segmentation.registry import registry_run
 from segmentation.settings import SegmentationSettings
@@ -18,9 +18,5 @@ def model(dbt, session):
     policy = RetrainingPolicy.from_mapping(dbt.config.get("retraining_policy"))
     retrain = parse_flag(dbt.config.get("retrain"))
     features = to_pandas(dbt.ref("fct_customer_features"))
-    previous = (
-        to_pandas(session.sql(f"select * from {dbt.this}"))
-        if dbt.is_incremental
-        else None
-    )
+    previous = existing_rows(session, dbt.this) if dbt.is_incremental else None
     return registry_run(features, previous, settings, policy, retrain)
