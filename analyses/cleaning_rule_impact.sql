@@ -23,12 +23,8 @@ lines as (
     select * from {{ ref('stg_shop__transactions') }}
 ),
 
--- one row: with the as_of_date var set the expression is a constant, not an aggregate, so
--- without distinct there would be one row per line (and the cross joins below would explode)
 bounds as (
-    select distinct
-        cast({{ as_of_date(dbt.dateadd('day', 1, 'max(invoice_date)')) }} as date) as as_of_date
-    from lines
+    select * from {{ ref('int_log_bounds') }}
 ),
 
 classified as (

@@ -34,3 +34,16 @@
     {#- Hour of the day of a timestamp, 0 … 23. -#}
     extract(hour from {{ timestamp_expression }})
 {%- endmacro %}
+
+{% macro before_as_of_date(timestamp_expression) -%}
+    {#- A condition true for timestamps before the as-of date. With the var `as_of_date` empty
+        the as-of date is the day after the log's last invoice, which every line precedes, so
+        the condition is always true and does not depend on the log: tables filtered with it
+        stay valid as the log grows (the incremental netted tables rely on this). -#}
+    {%- set cutoff = as_of_date('') -%}
+    {%- if cutoff == '' -%}
+        1 = 1
+    {%- else -%}
+        {{ timestamp_expression }} < {{ cutoff }}
+    {%- endif -%}
+{%- endmacro %}

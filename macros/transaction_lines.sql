@@ -39,3 +39,42 @@
     {#- DuckDB's 64-bit hash of the values: many times faster than md5 of text. -#}
     hash({{ columns | join(', ') }})
 {%- endmacro %}
+
+{% macro set_fingerprint(row_fingerprint_expression) -%}
+    {#- An aggregate: one fingerprint of a set of rows from their row fingerprints
+        (row_fingerprint), the same whatever the order of the rows. Any added, removed or
+        changed row changes it (up to hash collisions). -#}
+    {{ return(adapter.dispatch('set_fingerprint', 'customer_segments')(row_fingerprint_expression)) }}
+{%- endmacro %}
+
+{% macro default__set_fingerprint(row_fingerprint_expression) -%}
+    {#- Portable: the hash of the row fingerprints listed in sorted order. -#}
+    {{ dbt.hash(dbt.listagg(row_fingerprint_expression, "'|'", "order by " ~ row_fingerprint_expression)) }}
+{%- endmacro %}
+
+{% macro duckdb__set_fingerprint(row_fingerprint_expression) -%}
+    {#- DuckDB: exclusive or of the 64-bit row hashes, one pass and no sort. Each row hash is
+        hashed once more first: DuckDB folds the last value of a multi-value hash in by
+        exclusive or, so without it a change of that value in an even number of rows would
+        cancel out. -#}
+    bit_xor(hash({{ row_fingerprint_expression }}))
+{%- endmacro %}
+
+{% macro delete_rows_of_changed_customers() -%}
+    {#- Pre-hook of the incremental netted tables: delete the rows of every customer whose
+        lines changed since the rows were computed, i.e. whose stored line_state is no longer
+        the one in int_customer_line_states (new, replaced or removed lines, a changed setting).
+        The model then recomputes the customers it no longer holds. Runs inside the model's
+        transaction, so a failed build keeps the old rows. -#}
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    where customer_id in (
+        select customer_id
+        from (
+            select customer_id, line_state from {{ this }}
+            except
+            select customer_id, line_state from {{ ref('int_customer_line_states') }}
+        ) as stale
+    )
+    {%- endif %}
+{%- endmacro %}

@@ -1,13 +1,40 @@
 {#- One row per customer order (invoice) before the as-of date, valued after netting
     cancellations. Orders whose every unit was cancelled keep a row with net_amount = 0;
     features count only orders with a positive net amount. A table: the feature mart, the
-    reporting models and the tests read it. -#}
-{{ config(materialized='table') }}
+    reporting models and the tests read it.
+
+    Incremental by customer, like int_sale_lines_netted: a build recomputes the orders of the
+    customers whose lines changed (int_customer_line_states; the pre-hook deletes their old
+    rows) from their freshly netted lines. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rows_of_changed_customers() }}",
+) }}
 
 with
 
+line_states as (
+    select * from {{ ref('int_customer_line_states') }}
+),
+
+-- the customers to recompute: all of them, or on an incremental build those this table does
+-- not hold (new customers and those whose rows the pre-hook deleted)
+customers as (
+    select customer_id, line_state from line_states
+    {%- if is_incremental() %}
+    where not exists (
+        select 1 from {{ this }} as held where held.customer_id = line_states.customer_id
+    )
+    {%- endif %}
+),
+
 sale_lines as (
-    select * from {{ ref('int_sale_lines_netted') }}
+    select * from {{ ref('int_sale_lines_netted') }} as lines
+    {%- if is_incremental() %}
+    where exists (select 1 from customers where customers.customer_id = lines.customer_id)
+    {%- endif %}
 ),
 
 orders as (
@@ -17,7 +44,6 @@ orders as (
         min(invoiced_at) as ordered_at,
         min(invoice_date) as order_date,
         min(country) as country,
-        min(as_of_date) as as_of_date,
         count(*) as line_count,
         count(distinct stock_code) as distinct_product_count,
         sum(purchased_units) as purchased_units,
@@ -32,10 +58,13 @@ orders as (
 final as (
     select
         orders.*,
-        {{ day_of_week('ordered_at') }} in (0, 6) as is_weekend,
-        {{ hour_of_day('ordered_at') }} >= {{ var('evening_start_hour') | int }} as is_evening,
-        net_amount > 0 as is_kept
+        {{ day_of_week('orders.ordered_at') }} in (0, 6) as is_weekend,
+        {{ hour_of_day('orders.ordered_at') }} >= {{ var('evening_start_hour') | int }} as is_evening,
+        orders.net_amount > 0 as is_kept,
+        customers.line_state
     from orders
+    inner join customers
+        on orders.customer_id = customers.customer_id
 )
 
 select * from final

@@ -2,6 +2,10 @@
     date: recency, frequency, monetary and behavioural features, the input of clustering. -#}
 with
 
+bounds as (
+    select * from {{ ref('int_log_bounds') }}
+),
+
 orders as (
     select * from {{ ref('int_orders_netted') }}
 ),
@@ -17,7 +21,6 @@ kept_orders as (
 order_stats as (
     select
         customer_id,
-        min(as_of_date) as as_of_date,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
         count(*) as frequency_orders,
@@ -61,6 +64,15 @@ country_ranking as (
     group by customer_id, country
 ),
 
+-- the as-of date beside each customer's order statistics
+customer_orders as (
+    select
+        order_stats.*,
+        bounds.as_of_date
+    from order_stats
+    cross join bounds
+),
+
 final as (
     select
         order_stats.customer_id,
@@ -96,7 +108,7 @@ final as (
         order_stats.evening_order_share,
         order_stats.active_months,
         order_stats.q4_revenue_share
-    from order_stats
+    from customer_orders as order_stats
     inner join line_stats
         on order_stats.customer_id = line_stats.customer_id
     inner join country_ranking

@@ -8,11 +8,7 @@ lines as (
 ),
 
 bounds as (
-    select
-        min(invoice_date) as first_invoice_date,
-        max(invoice_date) as last_invoice_date,
-        cast({{ as_of_date(dbt.dateadd('day', 1, 'max(invoice_date)')) }} as date) as as_of_date
-    from lines
+    select * from {{ ref('int_log_bounds') }}
 ),
 
 -- the log covers its first invoice date up to its last one, but never the as-of date or later
