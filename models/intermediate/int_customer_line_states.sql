@@ -1,8 +1,9 @@
 {#- One row per customer: a fingerprint (line_state) of the customer's staged lines and of the
     settings the netted tables depend on.
 
-    int_sale_lines_netted and int_orders_netted are incremental: each row keeps the line_state
-    it was computed from, and a build recomputes exactly the customers whose line_state changed
+    int_sale_lines_netted, int_orders_netted and int_customer_order_stats are incremental: each
+    row keeps the line_state it was computed from, and a build recomputes exactly the customers
+    whose line_state changed
     (new, replaced or removed lines; a line that became or stopped being a duplicate; a changed
     non-product seed; the vars as_of_date or evening_start_hour). A daily file touches a few
     per cent of the customers, so a daily build nets a few per cent of the log.

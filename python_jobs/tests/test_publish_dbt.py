@@ -303,8 +303,8 @@ def test_a_failing_quality_gate_leaves_the_serving_copy_byte_identical(
 ) -> None:
     served = workspace.serving_state()
     con = duckdb.connect(str(workspace.database))
-    # A second copy of one line: stg_shop__transactions' primary-key test (unique
-    # source_file and source_row) fails, and dbt build skips everything downstream of it.
+    # A second copy of one line: the log's primary-key test (unique source_file and
+    # source_row, on the source) fails, and dbt build skips everything downstream of it.
     con.execute("insert into raw.transactions select * from raw.transactions limit 1")
     con.close()
     try:
@@ -315,7 +315,7 @@ def test_a_failing_quality_gate_leaves_the_serving_copy_byte_identical(
         code, message = workspace.publish()
         assert code != 0
         assert "did not pass its quality gates" in message
-        assert "unique_combination_of_columns_stg_shop__transactions" in message
+        assert "source_unique_combination_of_columns_shop_transactions" in message
         assert "was left as it was" in message
         assert workspace.serving_state() == served
     finally:
