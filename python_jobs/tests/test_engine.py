@@ -217,3 +217,22 @@ def test_model_records_version_window_and_representatives(planted, result) -> No
     monetary = reps[reps["feature_name"] == "monetary_amount"].set_index("segment_id")
     assert monetary["member_median"].sort_index().is_monotonic_decreasing
     assert (result.assignments["model_version_id"] == model["model_version_id"]).all()
+
+
+def test_runtime_environment_names_packages_and_thread_pools() -> None:
+    from importlib import metadata
+
+    from segmentation.algorithms import FIT_THREADS
+    from segmentation.engine import PACKAGES, runtime_environment
+
+    frame = runtime_environment()
+    assert list(frame.columns) == ["component", "kind", "version", "detail"]
+    packages = frame[frame["kind"] == "package"].set_index("component")["version"]
+    assert set(packages.index) == set(PACKAGES)
+    assert packages["scikit-learn"] == metadata.version("scikit-learn")
+    assert (frame["kind"] == "python").sum() == 1
+    pools = frame[frame["kind"] == "thread_pool"]
+    # numpy's BLAS is loaded by the engine, so at least one pool is reported
+    assert pools["component"].str.startswith("blas:").any()
+    assert pools["detail"].str.endswith(f"{FIT_THREADS} used by fits").all()
+    assert not frame.duplicated(["component", "kind", "detail"]).any()

@@ -43,11 +43,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import metadata
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from segmentation.algorithms import (
     FIT_THREADS,
@@ -574,6 +575,38 @@ def _extreme(features: pd.DataFrame, column: str, pick: Callable) -> Any:
     if column not in features.columns or features[column].dropna().empty:
         return None
     return pd.Timestamp(pick(features[column].dropna())).to_pydatetime()
+
+
+def runtime_environment() -> pd.DataFrame:
+    """The environment this process fits and scores in: one row per package and BLAS/OpenMP pool.
+
+    Columns: component, kind (``python``, ``package`` or ``thread_pool``), version, detail
+    (for a pool: its library file, threading layer and the threads it may use; fits run with
+    :data:`segmentation.algorithms.FIT_THREADS` of them).
+    """
+    rows = [
+        {
+            "component": name,
+            "kind": "python" if name == "python" else "package",
+            "version": version,
+            "detail": None,
+        }
+        for name, version in _package_versions().items()
+    ]
+    for pool in threadpool_info():
+        rows.append(
+            {
+                "component": f"{pool['user_api']}:{pool['internal_api']}",
+                "kind": "thread_pool",
+                "version": pool.get("version"),
+                "detail": (
+                    f"{Path(pool['filepath']).name}, "
+                    f"{pool.get('threading_layer') or 'default'} threading, "
+                    f"{pool['num_threads']} threads available, {FIT_THREADS} used by fits"
+                ),
+            }
+        )
+    return pd.DataFrame(rows, columns=["component", "kind", "version", "detail"]).astype("string")
 
 
 def _package_versions() -> dict[str, str]:

@@ -1,0 +1,14 @@
+"""The Python environment of this build: package versions and BLAS/OpenMP thread pools.
+
+It reads no table, so dbt starts it at once, beside the SQL models; loading the clustering
+engine here also spares the first model that fits or scores (ml_registry_runs) the second it
+takes to import scikit-learn. Logic: python_jobs/src/segmentation/engine.py
+(runtime_environment).
+"""
+
+from segmentation.engine import runtime_environment
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return runtime_environment()
