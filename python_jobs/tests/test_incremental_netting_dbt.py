@@ -201,6 +201,7 @@ def _assert_states_current(warehouse: Warehouse) -> None:
 
 
 def _line_states(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Each customer's current line_state."""
     return dict(con.execute(f"select customer_id, line_state from {LINE_STATES}").fetchall())
 
 
