@@ -4,7 +4,7 @@
     fct_customer_features from these and the as-of date).
 
     Incremental by customer, like the netted tables: a build recomputes the statistics of the
-    customers whose lines changed (int_customer_line_states; the pre-hook deletes their old
+    customers whose lines changed (base_shop__customer_line_states; the pre-hook deletes their old
     rows). Customers without a kept order have no row and are looked at again on every build. -#}
 {{ config(
     materialized='incremental',
@@ -16,7 +16,7 @@
 with
 
 line_states as (
-    select * from {{ ref('int_customer_line_states') }}
+    select * from {{ ref('base_shop__customer_line_states') }}
 ),
 
 -- the customers to recompute: all of them, or on an incremental build those this table does

@@ -4,7 +4,7 @@
     reporting models and the tests read it.
 
     Incremental by customer, like int_sale_lines_netted: a build recomputes the orders of the
-    customers whose lines changed (int_customer_line_states; the pre-hook deletes their old
+    customers whose lines changed (base_shop__customer_line_states; the pre-hook deletes their old
     rows) from their freshly netted lines. -#}
 {{ config(
     materialized='incremental',
@@ -16,7 +16,7 @@
 with
 
 line_states as (
-    select * from {{ ref('int_customer_line_states') }}
+    select * from {{ ref('base_shop__customer_line_states') }}
 ),
 
 -- the customers to recompute: all of them, or on an incremental build those this table does

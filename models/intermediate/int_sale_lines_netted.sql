@@ -9,7 +9,7 @@
     reversal net to zero.
 
     Incremental by customer: netting never crosses customers, so a build nets only the
-    customers whose lines changed (int_customer_line_states; the pre-hook deletes their old
+    customers whose lines changed (base_shop__customer_line_states; the pre-hook deletes their old
     rows) and keeps the rest. Nothing here depends on the day the build runs: with the var
     as_of_date empty every line is before the as-of date. Lines are keyed by their place in the
     log (source_file, source_row) rather than by the staging line id: a unique text per line is
@@ -25,7 +25,7 @@
 with
 
 line_states as (
-    select * from {{ ref('int_customer_line_states') }}
+    select * from {{ ref('base_shop__customer_line_states') }}
 ),
 
 -- the customers to net: all of them, or on an incremental build those this table does not

@@ -1,7 +1,7 @@
 """Incremental netted tables against a full rebuild, through real `dbt run`s (marked dbt).
 
 int_sale_lines_netted and int_orders_netted recompute only the customers whose line_state
-(int_customer_line_states) changed. Each scenario changes the raw log or the vars, builds
+(base_shop__customer_line_states) changed. Each scenario changes the raw log or the vars, builds
 incrementally, copies the two netted tables and the feature mart, rebuilds with
 `--full-refresh` and requires the same rows on the tables' keys. The scenarios share one small
 demo warehouse; each starts from a built, consistent warehouse and leaves one behind, so any of
@@ -41,7 +41,7 @@ RAW_COLUMNS = (
 )
 LINES = "intermediate.int_sale_lines_netted"
 ORDERS = "intermediate.int_orders_netted"
-LINE_STATES = "intermediate.int_customer_line_states"
+LINE_STATES = "staging.base_shop__customer_line_states"
 # compared tables: name -> (relation, key)
 COMPARED: dict[str, tuple[str, tuple[str, ...]]] = {
     "int_sale_lines_netted": (LINES, ("source_file", "source_row")),
@@ -376,7 +376,7 @@ def test_a_failed_build_keeps_the_last_good_rows(warehouse):
             " where source_file = ? and source_row in (select unnest(?))",
             [demo, changed_rows],
         )
-    run_dbt(["run", "--select", "+int_customer_line_states"], warehouse.database, warehouse.work)
+    run_dbt(["run", "--select", "+base_shop__customer_line_states"], warehouse.database, warehouse.work)
 
     with warehouse.connect() as con:
         stale = con.execute(

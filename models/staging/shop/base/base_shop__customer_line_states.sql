@@ -1,0 +1,73 @@
+{#- One row per customer of the log: a fingerprint (line_state) of the customer's lines as loaded
+    and of the settings the netted tables depend on.
+
+    int_sale_lines_netted, int_orders_netted and int_customer_order_stats are incremental: each
+    row keeps the line_state it was computed from, and a build recomputes exactly the customers
+    whose line_state changed. A daily file touches a few per cent of the customers, so a daily
+    build nets a few per cent of the log.
+
+    Read from the log itself rather than from staging, so it runs beside the duplicate search
+    instead of after it. Nothing staging derives for a customer's lines escapes it: duplicates
+    are identical lines, hence lines of one customer, decided among that customer's lines; the
+    non-product category of a line follows from its stock code and the seed, whose contents are
+    fingerprinted too; the vars as_of_date and evening_start_hour are part of the settings.
+    A change of the models' SQL needs `dbt build --full-refresh`, as for any incremental
+    model. -#}
+{{ config(materialized='table') }}
+
+{%- set settings = (var('as_of_date', '') | string | trim) ~ '|' ~ (var('evening_start_hour') | string) %}
+{%- set line_columns = [
+    'invoice_id', 'stock_code', 'description', 'quantity', 'unit_price', 'invoiced_at',
+    'customer_id', 'country', 'source_file', 'source_row',
+] %}
+
+with
+
+source as (
+    select * from {{ source('shop', 'transactions') }}
+),
+
+non_product_codes as (
+    select * from {{ ref('non_product_stock_codes') }}
+),
+
+-- one row: the seed's contents (a changed seed changes every customer's state)
+seed_state as (
+    select
+        {{ set_fingerprint(row_fingerprint(['code_pattern', 'match_type', 'category'])) }}
+            as seed_state
+    from non_product_codes
+),
+
+-- the raw line's fingerprint beside its customer, trimmed as staging trims it
+fingerprinted as (
+    select
+        nullif(trim(customer_id), '') as customer_id,
+        {{ row_fingerprint(line_columns) }} as line_fingerprint
+    from source
+),
+
+customer_lines as (
+    select
+        customer_id,
+        count(*) as line_count,
+        {{ set_fingerprint('line_fingerprint') }} as lines_state
+    from fingerprinted
+    where customer_id is not null
+    group by customer_id
+),
+
+final as (
+    select
+        customer_lines.customer_id,
+        customer_lines.line_count,
+        -- the lines, their count, the seed and the settings in one value
+        {{ row_fingerprint([
+            'customer_lines.lines_state', 'customer_lines.line_count', 'seed_state.seed_state',
+            "'" ~ settings ~ "'",
+        ]) }} as line_state
+    from customer_lines
+    cross join seed_state
+)
+
+select * from final
