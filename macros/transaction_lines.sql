@@ -63,7 +63,7 @@
 {% macro delete_rows_of_changed_customers() -%}
     {#- Pre-hook of the incremental netted tables: delete the rows of every customer whose
         lines changed since the rows were computed, i.e. whose stored line_state is no longer
-        the one in int_customer_line_states (new, replaced or removed lines, a changed setting).
+        the one in base_shop__customer_line_states (new, replaced or removed lines, a changed setting).
         The model then recomputes the customers it no longer holds. Runs inside the model's
         transaction, so a failed build keeps the old rows. -#}
     {%- if is_incremental() %}
@@ -73,7 +73,7 @@
         from (
             select customer_id, line_state from {{ this }}
             except
-            select customer_id, line_state from {{ ref('int_customer_line_states') }}
+            select customer_id, line_state from {{ ref('base_shop__customer_line_states') }}
         ) as stale
     )
     {%- endif %}

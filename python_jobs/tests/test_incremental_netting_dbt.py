@@ -376,7 +376,9 @@ def test_a_failed_build_keeps_the_last_good_rows(warehouse):
             " where source_file = ? and source_row in (select unnest(?))",
             [demo, changed_rows],
         )
-    run_dbt(["run", "--select", "+base_shop__customer_line_states"], warehouse.database, warehouse.work)
+    run_dbt(
+        ["run", "--select", "+base_shop__customer_line_states"], warehouse.database, warehouse.work
+    )
 
     with warehouse.connect() as con:
         stale = con.execute(

@@ -1,11 +1,6 @@
 {#- Fails on every combination of `combination_of_columns` that occurs more than once: the
     primary-key test for tables whose key spans several columns. -#}
+{#- The query dispatches (macros/repeated_combinations.sql): DuckDB counts fingerprints first. -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
-{%- set columns_csv = combination_of_columns | join(', ') %}
-select
-    {{ columns_csv }},
-    count(*) as occurrences
-from {{ model }}
-group by {{ columns_csv }}
-having count(*) > 1
+{{ adapter.dispatch('repeated_combinations', 'customer_segments')(model, combination_of_columns) }}
 {% endtest %}
