@@ -429,9 +429,7 @@ def reference_silhouette(
     buffer = np.empty((min(SILHOUETTE_CHUNK_ROWS, n_rows), reference_index.size))
     for start in range(0, n_rows, SILHOUETTE_CHUNK_ROWS):
         rows = np.arange(start, min(start + SILHOUETTE_CHUNK_ROWS, n_rows))
-        distances = euclidean_block(
-            matrix[rows], minus_twice_reference_t, reference_sq, buffer
-        )
+        distances = euclidean_block(matrix[rows], minus_twice_reference_t, reference_sq, buffer)
         own_position = position[rows]
         inside = own_position >= 0
         distances[np.nonzero(inside)[0], own_position[inside]] = 0.0  # exact self-distance
