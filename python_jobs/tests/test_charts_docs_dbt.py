@@ -175,8 +175,10 @@ def test_lineage_runs_from_the_raw_log_through_python_models_to_the_segment_mart
     }
     # the kept model lives in ml_registry_runs; customers are scored from it in SQL
     assert {"ml_model_candidates", "ml_registry_runs"} <= python_models
-    # every python model reads the feature mart, directly or through another python model
-    for name in python_models:
+    # ml_runtime_environment describes the Python environment and reads no table (so it runs
+    # first); every other python model reads the feature mart, directly or through another
+    assert parents[f"model.{PROJECT}.ml_runtime_environment"] == []
+    for name in python_models - {"ml_runtime_environment"}:
         ancestors = _ancestors(parents, f"model.{PROJECT}.{name}")
         assert f"model.{PROJECT}.fct_customer_features" in ancestors, name
     for mart in ("dim_segments", "fct_customer_segments"):
