@@ -50,7 +50,9 @@ orders as (
         sum(cancelled_units) as cancelled_units,
         sum(net_units) as net_units,
         sum(purchased_units * unit_price) as gross_amount,
-        sum(net_amount) as net_amount
+        sum(net_amount) as net_amount,
+        -- the state the lines were netted from (one per customer)
+        min(line_state) as line_state
     from sale_lines
     group by invoice_id, customer_id
 ),
@@ -60,11 +62,8 @@ final as (
         orders.*,
         {{ day_of_week('orders.ordered_at') }} in (0, 6) as is_weekend,
         {{ hour_of_day('orders.ordered_at') }} >= {{ var('evening_start_hour') | int }} as is_evening,
-        orders.net_amount > 0 as is_kept,
-        customers.line_state
+        orders.net_amount > 0 as is_kept
     from orders
-    inner join customers
-        on orders.customer_id = customers.customer_id
 )
 
 select * from final
