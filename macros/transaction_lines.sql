@@ -60,6 +60,20 @@
     bit_xor(hash({{ row_fingerprint_expression }}))
 {%- endmacro %}
 
+{% macro customers_to_compute() -%}
+    {#- The customers an incremental customer table computes on this build, with their current
+        line_state: every customer of the log on a full build; on an incremental build those
+        the table does not hold (new customers, and those whose rows the pre-hook
+        delete_rows_of_changed_customers deleted because their lines changed). -#}
+    select line_states.customer_id, line_states.line_state
+    from {{ ref('base_shop__customer_line_states') }} as line_states
+    {%- if is_incremental() %}
+    where not exists (
+        select 1 from {{ this }} as held where held.customer_id = line_states.customer_id
+    )
+    {%- endif %}
+{%- endmacro %}
+
 {% macro delete_rows_of_changed_customers() -%}
     {#- Pre-hook of the incremental netted tables: delete the rows of every customer whose
         lines changed since the rows were computed, i.e. whose stored line_state is no longer

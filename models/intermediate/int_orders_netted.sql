@@ -15,19 +15,9 @@
 
 with
 
-line_states as (
-    select * from {{ ref('base_shop__customer_line_states') }}
-),
-
--- the customers to recompute: all of them, or on an incremental build those this table does
--- not hold (new customers and those whose rows the pre-hook deleted)
+-- every customer, or on an incremental build the new and changed ones
 customers as (
-    select customer_id, line_state from line_states
-    {%- if is_incremental() %}
-    where not exists (
-        select 1 from {{ this }} as held where held.customer_id = line_states.customer_id
-    )
-    {%- endif %}
+    {{ customers_to_compute() }}
 ),
 
 sale_lines as (
