@@ -75,12 +75,16 @@
 {%- endmacro %}
 
 {% macro delete_rows_of_changed_customers() -%}
-    {#- Pre-hook of the incremental netted tables: delete the rows of every customer whose
+    {#- Pre-hook of the incremental customer tables: delete the rows of every customer whose
         lines changed since the rows were computed, i.e. whose stored line_state is no longer
-        the one in base_shop__customer_line_states (new, replaced or removed lines, a changed setting).
-        The model then recomputes the customers it no longer holds. Runs inside the model's
-        transaction, so a failed build keeps the old rows. -#}
+        the one in base_shop__customer_line_states (new, replaced or removed lines, a changed
+        setting). The model then recomputes the customers it no longer holds. Runs inside the
+        model's transaction, so a failed build keeps the old rows. A table built before it
+        kept line states (a warehouse of an earlier version) is emptied and recomputed whole;
+        on_schema_change then adds the column. -#}
     {%- if is_incremental() %}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
+    {%- if 'line_state' in stored %}
     delete from {{ this }}
     where customer_id in (
         select customer_id
@@ -90,5 +94,8 @@
             select customer_id, line_state from {{ ref('base_shop__customer_line_states') }}
         ) as stale
     )
+    {%- else %}
+    delete from {{ this }}
+    {%- endif %}
     {%- endif %}
 {%- endmacro %}

@@ -18,7 +18,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
+    on_schema_change='sync_all_columns',
     pre_hook="{{ delete_rows_of_changed_customers() }}",
 ) }}
 
