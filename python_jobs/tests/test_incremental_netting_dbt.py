@@ -416,3 +416,28 @@ def test_a_failed_build_keeps_the_last_good_rows(warehouse):
     # the next build recomputes the stale customers
     warehouse.build()
     _assert_states_current(warehouse)
+
+
+def test_tables_of_an_earlier_version_are_recomputed_without_full_refresh(warehouse):
+    # Tables built before the netted tables kept line states had an as_of_date column and no
+    # line_state: the next ordinary build must empty, resync and recompute them.
+    expected = _snapshot(warehouse)
+    with warehouse.connect() as con:
+        for relation in (LINES, ORDERS):
+            con.execute(f"alter table {relation} drop column line_state")
+            con.execute(f"alter table {relation} add column as_of_date date")
+            con.execute(f"update {relation} set as_of_date = date '2000-01-01'")
+        # a wrong value the recomputation must replace
+        con.execute(f"update {LINES} set purchased_units = purchased_units + 1")
+    warehouse.build()
+    _assert_states_current(warehouse)
+    with warehouse.connect(read_only=True) as con:
+        for relation in (LINES, ORDERS):
+            columns = {
+                name
+                for (name,) in con.execute(
+                    f"select name from pragma_table_info('{relation}')"
+                ).fetchall()
+            }
+            assert "line_state" in columns and "as_of_date" not in columns, (relation, columns)
+    _assert_same_rows(_snapshot(warehouse), expected, "tables of an earlier version")
