@@ -1,5 +1,5 @@
-{#- One row per customer of the log: a fingerprint (line_state) of the customer's lines as loaded
-    and of the settings the netted tables depend on.
+{#- One row per customer of the log: a fingerprint (line_state) of the customer's lines (as
+    staging cleans them) and of the settings the netted tables depend on.
 
     int_sale_lines_netted, int_orders_netted and int_customer_order_stats are incremental: each
     row keeps the line_state it was computed from, and a build recomputes exactly the customers
@@ -39,12 +39,16 @@ seed_state as (
     from non_product_codes
 ),
 
--- the raw line's fingerprint beside its customer, trimmed as staging trims it
+-- each line as staging cleans it (one definition, so the customer ids match staging's),
+-- fingerprinted beside its customer
 fingerprinted as (
     select
-        nullif(trim(customer_id), '') as customer_id,
+        lines.customer_id,
         {{ row_fingerprint(line_columns) }} as line_fingerprint
-    from source
+    from (
+        select {{ trimmed_transaction_columns() }}
+        from source
+    ) as lines
 ),
 
 customer_lines as (
