@@ -1,8 +1,8 @@
-"""Incremental netted tables against a full rebuild, through real `dbt run`s (marked dbt).
+"""Incremental customer tables against a full rebuild, through real `dbt run`s (marked dbt).
 
-int_sale_lines_netted and int_orders_netted recompute only the customers whose line_state
+The duplicate search and the netted tables recompute only the customers whose line_state
 (base_shop__customer_line_states) changed. Each scenario changes the raw log or the vars, builds
-incrementally, copies the two netted tables and the feature mart, rebuilds with
+incrementally, copies the duplicate search, the netted tables and the feature mart, rebuilds with
 `--full-refresh` and requires the same rows on the tables' keys. The scenarios share one small
 demo warehouse; each starts from a built, consistent warehouse and leaves one behind, so any of
 them also runs alone. The DuckDB file is opened only between dbt runs (one writer at a time).
@@ -42,8 +42,10 @@ RAW_COLUMNS = (
 LINES = "intermediate.int_sale_lines_netted"
 ORDERS = "intermediate.int_orders_netted"
 LINE_STATES = "staging.base_shop__customer_line_states"
+SEARCH = "staging.base_shop__duplicate_search"
 # compared tables: name -> (relation, key)
 COMPARED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "base_shop__duplicate_search": (SEARCH, ("customer_id", "source_file", "source_row")),
     "int_sale_lines_netted": (LINES, ("source_file", "source_row")),
     "int_orders_netted": (ORDERS, ("order_id", "customer_id")),
     "fct_customer_features": ("marts.fct_customer_features", ("customer_id",)),
@@ -190,11 +192,13 @@ def _incremental_equals_full_refresh(
 
 
 def _assert_states_current(warehouse: Warehouse) -> None:
-    """Every netted row carries its customer's current line_state (nothing stale is left)."""
+    """Every row of a customer carries the customer's current line_state (nothing stale is
+    left); the duplicate search's rows without customer have none."""
     with warehouse.connect(read_only=True) as con:
-        for relation in (LINES, ORDERS):
+        for relation in (SEARCH, LINES, ORDERS):
             stale = con.execute(
                 f"select count(*) from (select customer_id, line_state from {relation}"
+                " where customer_id is not null"
                 f" except select customer_id, line_state from {LINE_STATES})"
             ).fetchall()[0][0]
             assert stale == 0, f"{relation}: {stale} customers keep an outdated line_state"
