@@ -162,3 +162,39 @@ def test_bad_input_is_refused_with_the_cause() -> None:
     infinite = features[FEATURES].assign(avg_unit_price=np.inf)
     with pytest.raises(ExplanationInputError, match="avg_unit_price has infinite values"):
         SegmentExplainer().fit(infinite, assignments.segment_id)
+
+
+def test_cross_validation_splits_a_seeded_sample_of_many_customers() -> None:
+    features, assignments = customers(n=3000, seed=4)
+    rng = np.random.default_rng(2)
+    noisy = assignments.copy()
+    picked = rng.choice(len(noisy), 600, replace=False)
+    noisy.loc[picked, "segment_id"] = rng.integers(1, 4, 600)
+    full = explanation_fit(
+        features, noisy, FEATURES, max_depth=3, random_state=0, cv_sample_size=3000
+    ).iloc[0]
+    sampled = explanation_fit(
+        features, noisy, FEATURES, max_depth=3, random_state=0, cv_sample_size=499
+    ).iloc[0]
+    again = explanation_fit(
+        features, noisy, FEATURES, max_depth=3, random_state=0, cv_sample_size=499
+    ).iloc[0]
+    assert full.cross_validation_customers == 3000 and sampled.cross_validation_customers == 499
+    # held out on the 499 sampled customers (prime to 3000): a whole number of them, close to
+    # the estimate on all customers
+    assert sampled.cross_validated_fidelity * 499 == pytest.approx(
+        round(sampled.cross_validated_fidelity * 499)
+    )
+    assert full.cross_validated_fidelity * 499 != pytest.approx(
+        round(full.cross_validated_fidelity * 499)
+    )
+    assert abs(sampled.cross_validated_fidelity - full.cross_validated_fidelity) < 0.06
+    assert again.cross_validated_fidelity == sampled.cross_validated_fidelity
+    # the tree itself is fitted on every customer either way
+    assert sampled.n_customers == 3000 and sampled.fidelity == full.fidelity
+
+
+def test_a_cross_validation_sample_below_the_minimum_is_refused() -> None:
+    features, assignments = customers()
+    with pytest.raises(ExplanationInputError, match="explanation_cv_sample_size"):
+        explanation_fit(features, assignments, FEATURES, cv_sample_size=10)

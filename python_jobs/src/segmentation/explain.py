@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils import resample
 
 from segmentation.profiles import (
     FEATURES_BY_NAME,
@@ -43,6 +44,11 @@ MAX_MAX_DEPTH = 8
 # handful of outliers.
 MIN_LEAF_SHARE = 0.01
 CV_FOLDS = 5
+# Customers the cross-validated fidelity splits at most (a seeded stratified sample beyond): the
+# estimate's cost stays bounded however many customers there are, like the evaluation's
+# samples (evaluation_settings.py); a shallow tree's held-out accuracy is settled long before.
+CV_SAMPLE_SIZE = 20_000
+MIN_CV_SAMPLE_SIZE = 100
 
 RULE_COLUMNS: dict[str, str] = {
     "leaf_id": "int64",
@@ -67,6 +73,7 @@ FIT_COLUMNS: dict[str, str] = {
     "feature_importances": "string",
     "fidelity": "float64",
     "cross_validated_fidelity": "float64",
+    "cross_validation_customers": "int64",
     "random_state": "int64",
 }
 
@@ -130,11 +137,31 @@ class SegmentExplainer:
         """The segment the tree predicts for each row of ``features``."""
         return self.tree_.predict(_matrix(features[list(self.feature_names_)]))
 
-    def cross_validated_fidelity(self, features: pd.DataFrame, segment_ids: Sequence[int]) -> float:
+    def cross_validated_fidelity(
+        self,
+        features: pd.DataFrame,
+        segment_ids: Sequence[int],
+        sample_size: int = CV_SAMPLE_SIZE,
+    ) -> float:
         """Mean held-out accuracy of fresh trees over stratified folds (NaN if a segment is
-        too small to split)."""
+        too small to split).
+
+        On more than ``sample_size`` customers the folds split a stratified sample of that
+        many, drawn with ``random_state``, and the smallest leaf keeps its share of the sample.
+        """
         labels = np.asarray(segment_ids, dtype="int64")
         matrix = _matrix(features)
+        min_samples_leaf = self.min_samples_leaf_
+        if len(labels) > sample_size:
+            matrix, labels = resample(
+                matrix,
+                labels,
+                replace=False,
+                n_samples=sample_size,
+                stratify=labels,
+                random_state=self.random_state,
+            )
+            min_samples_leaf = max(1, math.ceil(self.min_leaf_share * sample_size))
         smallest = int(np.unique(labels, return_counts=True)[1].min()) if len(labels) else 0
         folds = min(CV_FOLDS, smallest)
         if folds < 2:
@@ -142,7 +169,7 @@ class SegmentExplainer:
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         correct = 0
         for train, test in splitter.split(matrix, labels):
-            tree = self._new_tree().fit(matrix[train], labels[train])
+            tree = self._new_tree(min_samples_leaf).fit(matrix[train], labels[train])
             correct += int(np.sum(tree.predict(matrix[test]) == labels[test]))
         return correct / len(labels)
 
@@ -167,10 +194,10 @@ class SegmentExplainer:
                 f"min_leaf_share must lie in (0, 0.5), got {self.min_leaf_share!r}"
             )
 
-    def _new_tree(self) -> DecisionTreeClassifier:
+    def _new_tree(self, min_samples_leaf: int | None = None) -> DecisionTreeClassifier:
         return DecisionTreeClassifier(
             max_depth=self.max_depth,
-            min_samples_leaf=self.min_samples_leaf_,
+            min_samples_leaf=min_samples_leaf or self.min_samples_leaf_,
             random_state=self.random_state,
         )
 
@@ -344,8 +371,15 @@ def explanation_fit(
     feature_names: Sequence[str],
     max_depth: int = DEFAULT_MAX_DEPTH,
     random_state: int = 0,
+    cv_sample_size: int = CV_SAMPLE_SIZE,
 ) -> pd.DataFrame:
-    """One row describing the surrogate tree and its fidelity (columns: FIT_COLUMNS)."""
+    """One row describing the surrogate tree and its fidelity (columns: FIT_COLUMNS); the
+    cross-validated fidelity splits at most ``cv_sample_size`` customers."""
+    if cv_sample_size < MIN_CV_SAMPLE_SIZE:
+        raise ExplanationInputError(
+            f"explanation_cv_sample_size must be at least {MIN_CV_SAMPLE_SIZE},"
+            f" got {cv_sample_size}"
+        )
     fitted = fit_explainer(features, assignments, feature_names, max_depth, random_state)
     if fitted is None:
         return typed_frame([], FIT_COLUMNS)
@@ -371,7 +405,10 @@ def explanation_fit(
         "features_used": ", ".join(importances),
         "feature_importances": json.dumps(importances),
         "fidelity": explainer.fidelity_,
-        "cross_validated_fidelity": explainer.cross_validated_fidelity(table, labels),
+        "cross_validated_fidelity": explainer.cross_validated_fidelity(
+            table, labels, cv_sample_size
+        ),
+        "cross_validation_customers": min(len(labels), cv_sample_size),
         "random_state": explainer.random_state,
     }
     return typed_frame([row], FIT_COLUMNS)
