@@ -1,11 +1,11 @@
 {#- One row per calendar month of the log, up to the as-of date: which days of the month the log
     covers and whether the month is partial. Logs rarely start on the 1st or stop on the last day
-    of a month, so totals of the first and last month are not comparable with the others. -#}
-with
+    of a month, so totals of the first and last month are not comparable with the others.
 
-lines as (
-    select * from {{ ref('stg_shop__transactions') }}
-),
+    Every month from the log's first to its last covered day is listed, a month without any line
+    too (the reports show it with zeros rather than leave it out). Built from the log's bounds
+    alone, without reading the lines again. -#}
+with
 
 bounds as (
     select * from {{ ref('int_log_bounds') }}
@@ -22,12 +22,39 @@ coverage as (
     from bounds
 ),
 
+-- 0 … 999: months after the first (83 years), portable without a generator function
+digits as (
+    {%- for digit in range(10) %}
+    select {{ digit }} as digit{% if not loop.last %} union all{% endif %}
+    {%- endfor %}
+),
+
+month_offsets as (
+    select ones.digit + 10 * tens.digit + 100 * hundreds.digit as month_offset
+    from digits as ones
+    cross join digits as tens
+    cross join digits as hundreds
+),
+
+first_month as (
+    select
+        cast({{ dbt.date_trunc('month', 'covered_from_date') }} as date) as first_month_date,
+        {{ dbt.datediff(
+            dbt.date_trunc('month', 'covered_from_date'),
+            dbt.date_trunc('month', 'covered_to_date'),
+            'month',
+        ) }} as last_month_offset
+    from coverage
+    where covered_from_date <= covered_to_date
+),
+
 months as (
-    select distinct
-        cast({{ dbt.date_trunc('month', 'lines.invoice_date') }} as date) as month_start_date
-    from lines
-    cross join coverage
-    where lines.invoice_date between coverage.covered_from_date and coverage.covered_to_date
+    select
+        cast({{ dbt.dateadd('month', 'month_offsets.month_offset', 'first_month.first_month_date') }}
+            as date) as month_start_date
+    from first_month
+    cross join month_offsets
+    where month_offsets.month_offset <= first_month.last_month_offset
 ),
 
 month_bounds as (
