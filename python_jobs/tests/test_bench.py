@@ -23,7 +23,13 @@ import pytest
 from segmentation.benchmark import report
 from segmentation.benchmark.data import NEXT_DAY_SUFFIX, ensure_log, write_next_day
 from segmentation.benchmark.measure import StepFailed, combine, run_measured
-from segmentation.benchmark.pipeline import Model, build_stages, feature_models, merged_seconds
+from segmentation.benchmark.pipeline import (
+    Model,
+    build_stages,
+    chain_seconds,
+    feature_models,
+    merged_seconds,
+)
 from segmentation.benchmark.references import floor_query, run_floor
 from segmentation.benchmark.sizes import SizeError, parse_size, parse_sizes
 
@@ -133,6 +139,18 @@ def test_build_stages_split_one_build_by_node_kind():
     assert stages["tests"] == (pytest.approx(2.1), 0.0)  # no sample fell in its intervals
 
 
+def test_the_feature_chain_is_timed_by_its_own_models_only():
+    nodes = [
+        {**_node("model", 1.0, 3.0), "unique_id": "model.p.stg"},
+        {**_node("model", 2.0, 4.0), "unique_id": "model.p.int"},
+        {**_node("model", 4.0, 9.0), "unique_id": "model.p.rpt"},  # not in the chain
+        {**_node("test", 4.0, 5.0), "unique_id": "test.p.stg"},  # a test, not a model
+        {**_node("model", 6.0, 6.5), "unique_id": "model.p.fct_customer_features"},
+    ]
+    chain = frozenset({"stg", "int", "fct_customer_features"})
+    assert chain_seconds(nodes, chain) == pytest.approx(3.5)
+
+
 # -- input files -------------------------------------------------------------------------------
 
 
@@ -218,6 +236,29 @@ def test_table_has_every_column_and_marks_what_was_not_measured(tmp_path):
     text = report.markdown([row], "a machine", ["measured at night"])
     assert "a machine" in text and "measured at night" in text
     assert "daily (+2 lines)" in text and "11.0 s / 400 MiB" in text
+
+
+def test_references_show_the_daily_feature_chain_beside_the_full_one():
+    figures = dict(
+        lines=10, customers=3, load_average=0.5, load_s=1, load_peak_mib=100, sql_models_s=2,
+        sql_models_peak_mib=200, python_models_s=3, python_models_peak_mib=300, tests_s=4,
+        tests_peak_mib=400, publish_s=1, publish_peak_mib=100, end_to_end_s=11,
+        end_to_end_peak_mib=400,
+    )  # fmt: skip
+    full = report.BenchRow(
+        size="1m", build=report.FULL, new_lines=10, feature_sql_s=8.0, floor_query_s=2.0,
+        floor_s=3.0, notebook_s=5.0, **figures,
+    )  # fmt: skip
+    daily = report.BenchRow(
+        size="1m", build=report.DAILY, new_lines=2, feature_sql_s=3.0, **figures
+    )
+    lines = report.markdown([full, daily], "a machine").splitlines()
+    header = next(line for line in lines if "feature SQL, daily build" in line)
+    row = lines[lines.index(header) + 2]
+    cells = dict(zip(header.split(" | "), row.split(" | "), strict=True))
+    assert cells["feature SQL / floor query"] == "4.00×"
+    assert cells["feature SQL, daily build"] == "3.0 s"
+    assert cells["daily / floor query"] == "1.50×"
 
 
 # -- the command, end to end ---------------------------------------------------------------------

@@ -45,7 +45,9 @@ class BenchRow:
     publish_peak_mib: float
     end_to_end_s: float
     end_to_end_peak_mib: float
-    feature_sql_s: float  # +fct_customer_features rebuilt alone after the run (pipeline.py)
+    # the feature chain: full, rebuilt alone in full after the run; daily, within the daily
+    # build, incremental (pipeline.py)
+    feature_sql_s: float
     floor_query_s: float = math.nan
     floor_s: float = math.nan
     floor_peak_mib: float = math.nan
@@ -190,6 +192,8 @@ def markdown(rows: Sequence[BenchRow], machine: str, notes: Sequence[str] = ()) 
             "feature SQL",
             "floor query",
             "feature SQL / floor query",
+            "feature SQL, daily build",
+            "daily / floor query",
             "end to end",
             "floor",
             "notebook",
@@ -198,13 +202,17 @@ def markdown(rows: Sequence[BenchRow], machine: str, notes: Sequence[str] = ()) 
         ]
         out.append("| " + " | ".join(ref_header) + " |")
         out.append("|" + "|".join("---" for _ in ref_header) + "|")
+        daily_features = {r.size: r.feature_sql_s for r in rows if r.build == DAILY}
         for row in measured:
+            daily_feature_s = daily_features.get(row.size, math.nan)
             cells = [
                 row.size,
                 f"{row.lines:,}",
                 _s(row.feature_sql_s),
                 _s(row.floor_query_s),
                 _x(row.feature_sql_vs_floor),
+                _s(daily_feature_s),
+                _x(_ratio(daily_feature_s, row.floor_query_s)),
                 _s(row.end_to_end_s),
                 f"{_s(row.floor_s)} / {_mib(row.floor_peak_mib)}",
                 f"{_s(row.notebook_s)} / {_mib(row.notebook_peak_mib)}",

@@ -106,7 +106,7 @@ def run_benchmark(options: BenchOptions, say: Callable[[str], None] = print) -> 
             next_day_path = options.work_dir / "data" / f"next-day-{size.name}.parquet"
             next_day = write_next_day(log, next_day_path)
             load_average = _load_average()
-            daily = run_pipeline(runner, features, next_day.path)
+            daily = run_pipeline(runner, features, next_day.path, daily=True)
             daily_row = _row(
                 size, DAILY, log, log.lines + next_day.lines, load_average, daily, next_day.lines
             )
