@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import math
 import subprocess
 import sys
@@ -309,4 +310,8 @@ def test_bench_command_measures_every_stage_on_a_small_log(tmp_path):
     markdown = (work / "bench_results.md").read_text()
     assert "| smoke | full |" in markdown and "ours / notebook" in markdown
     assert not (work / "run-smoke" / "warehouse.duckdb").exists()  # not kept by default
+    # a scheduled build: data tests run, unit tests are left to `make test`
+    built = json.loads((work / "run-smoke" / "node_seconds_full.json").read_text())
+    assert any(node.startswith("test.") for node in built)
+    assert not any(node.startswith("unit_test.") for node in built)
     assert list((work / "data").glob("demo-c1200-m25-*.parquet"))

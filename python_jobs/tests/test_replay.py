@@ -13,6 +13,7 @@ from segmentation import replay_job
 from segmentation.cli import JobError
 from segmentation.replay import (
     ReplayError,
+    ReplayStep,
     build_vars,
     file_date,
     month_end,
@@ -69,6 +70,18 @@ def test_build_vars_set_the_as_of_date_and_refuse_a_users() -> None:
     }
     with pytest.raises(ReplayError, match="as_of_date"):
         build_vars(dt.date(2011, 2, 1), {"as_of_date": "2011-01-01"})
+
+
+def test_each_build_is_a_scheduled_build_without_unit_tests() -> None:
+    parser = argparse.ArgumentParser()
+    replay_job.add_arguments(parser)
+    args = parser.parse_args(["by-day", "--dbt-arg=--select", "--dbt-arg=+models/monitoring"])
+    step = ReplayStep(month_end=dt.date(2011, 1, 31), as_of_date=dt.date(2011, 2, 1))
+    command = replay_job.dbt_command(args, step, {})
+    assert command[1] == "build"
+    at = command.index("--exclude-resource-type")
+    assert command[at + 1] == "unit_test"
+    assert command[-2:] == ["--select", "+models/monitoring"]
 
 
 def test_each_step_loads_only_the_files_up_to_its_month_end(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from segmentation.cli import JobError
+from segmentation.dbt_commands import PRODUCTION_BUILD_ARGS
 from segmentation.loading import LoadError
 from segmentation.replay import (
     ReplayError,
@@ -64,7 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def dbt_command(args: argparse.Namespace, step: ReplayStep, extra_vars: dict) -> list[str]:
     """The `dbt build` command line of one step."""
-    command = [str(_dbt_executable()), "build", "--project-dir", str(args.project_dir)]
+    command = [str(_dbt_executable()), "build", *PRODUCTION_BUILD_ARGS]
+    command += ["--project-dir", str(args.project_dir)]
     command += ["--vars", json.dumps(build_vars(step.as_of_date, extra_vars))]
     if args.target_path:
         command += ["--target-path", str(args.target_path)]

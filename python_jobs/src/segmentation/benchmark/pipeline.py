@@ -36,6 +36,7 @@ from typing import Any
 
 from segmentation.benchmark.data import LOG_COLUMNS
 from segmentation.benchmark.measure import Measurement, StepFailed, combine, run_measured
+from segmentation.dbt_commands import PRODUCTION_BUILD_ARGS
 
 FEATURE_MART = "fct_customer_features"
 # The stages of one pipeline run, in the order they run and are reported.
@@ -298,7 +299,7 @@ def run_pipeline(
     publish it, measuring every stage. The feature chain is timed on its own, rebuilt in full,
     after a full run; a daily run times it within the build, where it is incremental."""
     load = runner.measure("load", load_command(runner, log_file))
-    build, done = _drive(runner, "dbt build", runner.dbt_args("build"))
+    build, done = _drive(runner, "dbt build", runner.dbt_args("build", *PRODUCTION_BUILD_ARGS))
     publish = runner.measure(
         "publish",
         runner.job(
