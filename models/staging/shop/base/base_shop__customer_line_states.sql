@@ -8,9 +8,9 @@
     of the log.
 
     Read from the log itself rather than from staging, which depends on the duplicate search.
-    Nothing staging derives for a customer's lines escapes it: duplicates
-    are identical lines, hence lines of one customer, decided among that customer's lines; the
-    non-product category of a line follows from its stock code and the seed, whose contents are
+    Nothing staging derives for a customer's lines escapes it: duplicates are identical lines,
+    hence lines of one customer, decided among that customer's lines; the non-product
+    category of a line follows from its stock code and the seed, whose contents are
     fingerprinted too; the vars as_of_date and evening_start_hour are part of the settings.
     A change of the models' SQL needs `dbt build --full-refresh`, as for any incremental
     model. -#}

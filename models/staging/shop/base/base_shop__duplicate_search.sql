@@ -8,7 +8,7 @@
     customer, so duplicates are decided among one customer's lines and, like the netted
     tables, a build searches only the customers whose line_state changed (the pre-hook deletes
     their rows) and the lines without a customer, which have no state and are searched again
-    on every build (a quarter of a typical log, against the whole log before).
+    on every build (about a quarter of a typical log).
 
     Numbering every line within its group of equals would sort the lines; a fingerprint of the
     columns finds the few groups with more than one line and only those are numbered, on the
