@@ -43,7 +43,7 @@ customer_product_lines as (
         and {{ before_as_of_date('lines.invoiced_at') }}
         {%- if is_incremental() %}
         -- exists rather than in: DuckDB then probes the few changed customers instead of
-        -- hashing every line of the log (0.6 s instead of 1.7 s at 10M lines)
+        -- hashing every line of the log
         and exists (select 1 from customers where customers.customer_id = lines.customer_id)
         {%- endif %}
 ),
@@ -68,7 +68,7 @@ cancellations as (
 
 -- the purchases of customer and product pairs that have a cancellation: the only ones a
 -- cancellation can reverse, a small share of all purchases (joining every purchase with the
--- inequality below took 4 of the model's 12 seconds at 10M lines)
+-- inequality below was the costliest step of the model)
 cancelled_pairs as (
     select distinct customer_id, coalesce(stock_code, '') as stock_key
     from cancellations
@@ -139,7 +139,7 @@ final as (
             else coalesce(reversed.reversed_units, 0)
         end as cancelled_units,
         -- a scalar subquery, not a join: DuckDB misjudges the size of the sales and builds
-        -- the join's hash table on them (3.5 s instead of 6 s for 10M lines in full)
+        -- the join's hash table on them
         (
             select customers.line_state from customers
             where customers.customer_id = sales.customer_id
