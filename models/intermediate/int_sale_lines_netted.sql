@@ -1,14 +1,4 @@
-{#- One row per product sale line of a known customer before the as-of date, with the units
-    that later cancellations reversed netted out.
-
-    Netting rule: a cancellation line reverses units of the same customer and stock code bought
-    at or before it, most recent purchase first. Each cancellation is matched on its own and a
-    purchase can never lose more units than it had; cancelled units with no earlier purchase in
-    the log (bought before the log starts) are left unmatched and do not reduce revenue.
-    Value is counted at the purchase's own unit price, so a mistaken huge order and its
-    reversal net to zero.
-
-    Incremental by customer: netting never crosses customers, so a build nets only the
+{#- Incremental by customer: netting never crosses customers, so a build nets only the
     customers whose lines changed (base_shop__customer_line_states; the pre-hook deletes their old
     rows) and keeps the rest. Nothing here depends on the day the build runs: with the var
     as_of_date empty every line is before the as-of date. Lines are keyed by their place in the

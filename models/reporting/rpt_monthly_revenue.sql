@@ -1,10 +1,4 @@
-{#- One row per calendar month of the log, up to the as-of date: revenue, orders and customers.
-    Two views of revenue side by side:
-    - booked: every product sale line (guests included) in the month it was invoiced, less the
-      cancellations invoiced in that month — what the books show for the month;
-    - customer net: known customers' orders placed in the month, after netting later
-      cancellations back onto them — the figure that adds up to customer monetary value.
-    New and returning customers come from the cohort table (its month-0 rows are the new
+{#- New and returning customers come from the cohort table (its month-0 rows are the new
     customers), so both models always agree. -#}
 with
 

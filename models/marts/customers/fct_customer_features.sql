@@ -1,6 +1,4 @@
-{#- One row per customer with at least one kept order (positive net value) before the as-of
-    date: recency, frequency, monetary and behavioural features, the input of clustering.
-    The statistics come from int_customer_order_stats (incremental); here they meet the as-of
+{#- The statistics come from int_customer_order_stats (incremental); here they meet the as-of
     date, which moves with every new day of the log. -#}
 with
 

@@ -1,6 +1,5 @@
-{#- One row per customer in fct_customer_features: classic RFM scores and the named RFM grid
-    segment. Scores use percent rank, so customers with equal values always share a score
-    (many customers have exactly one order); higher is better on every axis. -#}
+{#- Scores come from percent rank, not from equal-sized tiles, so customers with equal values
+    always share a score (many customers have exactly one order). -#}
 {%- set bins = var('rfm_score_bins') | int -%}
 {%- if bins < 2 or bins > 9 -%}
     {{ exceptions.raise_compiler_error("var 'rfm_score_bins' must be a whole number from 2 to 9; got " ~ var('rfm_score_bins')) }}

@@ -1,8 +1,3 @@
-{#- One row per segment of the kept model: its persona (name, description, reason, recommended
-    action), size and shares, most common country, typical order value and cadence, the rule of
-    the surrogate decision tree, and for every profiled feature the mean and median in its
-    original unit and the lift against all customers (ml_segment_profiles, long form in
-    fct_segment_feature_profiles). -#}
 {%- set profile_features = segment_profile_features() -%}
 -- depends_on: {{ ref('ml_segment_evaluation') }} (its quality gates must pass first)
 with

@@ -1,5 +1,3 @@
-{#- One row per customer in fct_customer_features: the segment the kept model assigns, its
-    persona name, and beside it the customer's classic RFM grid segment. -#}
 -- depends_on: {{ ref('ml_segment_evaluation') }} (its quality gates must pass first)
 with
 

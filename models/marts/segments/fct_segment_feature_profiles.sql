@@ -1,6 +1,3 @@
-{#- One row per segment and profiled feature (long form of the profiles in dim_segments, for
-    charts): mean and median in the feature's original unit against all customers, lift,
-    z-score, rank among segments, and whether the persona description mentions the feature. -#}
 with
 
 profiles as (

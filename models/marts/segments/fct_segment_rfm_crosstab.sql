@@ -1,7 +1,3 @@
-{#- One row per (cluster segment, RFM grid segment) pair, every pair of the two lists even when
-    empty: how many customers and how much net revenue fall in both, and the shares that show how
-    the two views relate (row shares within the cluster segment, column shares within the RFM
-    segment). -#}
 with
 
 customer_segments as (
