@@ -17,8 +17,8 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
 from segmentation import cli, demo
-from segmentation.contract import ARCHETYPE_COLUMNS, TRANSACTION_COLUMNS
 from segmentation.demo import ARCHETYPE_NAMES, NON_PRODUCTS, DemoConfig, generate_chunks
+from segmentation.io.contract import ARCHETYPE_COLUMNS, TRANSACTION_COLUMNS
 
 SMALL = DemoConfig(customers=300, months=25, seed=7)
 PRODUCT_CODE = re.compile(r"^\d{5}[A-Z]?$")

@@ -8,7 +8,9 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from segmentation.engine import (
+from segmentation.benchmark.synthetic import synthetic_customer_features
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.fit import (
     SegmentationInputError,
     clear_cache,
     customer_assignments,
@@ -16,10 +18,8 @@ from segmentation.engine import (
     run_segmentation,
     transform_params,
 )
-from segmentation.prepare import FeatureInputError
-from segmentation.selection import SelectionError
-from segmentation.settings import SegmentationSettings
-from segmentation.synthetic import synthetic_customer_features
+from segmentation.engine.prepare import FeatureInputError
+from segmentation.engine.selection import SelectionError
 
 FAST = {
     "algorithms": ["kmeans", "agglomerative"],
@@ -222,8 +222,8 @@ def test_model_records_version_window_and_representatives(planted, result) -> No
 def test_runtime_environment_names_packages_and_thread_pools() -> None:
     from importlib import metadata
 
-    from segmentation.algorithms import FIT_THREADS
-    from segmentation.engine import PACKAGES, runtime_environment
+    from segmentation.engine.algorithms import FIT_THREADS
+    from segmentation.engine.fit import PACKAGES, runtime_environment
 
     frame = runtime_environment()
     assert list(frame.columns) == ["component", "kind", "version", "detail"]

@@ -1,4 +1,4 @@
-"""The surrogate decision tree (segmentation.explain) on small synthetic customers."""
+"""The surrogate decision tree (segmentation.describe.explain) on small synthetic customers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.explain import (
+from segmentation.describe.explain import (
     FIT_COLUMNS,
     RULE_COLUMNS,
     ExplanationInputError,

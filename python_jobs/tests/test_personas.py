@@ -1,4 +1,4 @@
-"""Persona rules (segmentation.personas) on hand-made segment profiles."""
+"""Persona rules (segmentation.describe.personas) on hand-made segment profiles."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from segmentation.personas import (
+from segmentation.describe.personas import (
     CLAIM_COLUMNS,
     COMPARISONS,
     PERSONA_COLUMNS,
@@ -25,7 +25,7 @@ from segmentation.personas import (
     read_rules,
     segment_personas,
 )
-from segmentation.profiles import PROFILE_COLUMNS, PROFILE_FEATURE_NAMES, typed_frame
+from segmentation.describe.profiles import PROFILE_COLUMNS, PROFILE_FEATURE_NAMES, typed_frame
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "persona_rules.csv"
 # A typical population (means; medians for the order-count feature).

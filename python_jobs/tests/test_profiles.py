@@ -1,4 +1,4 @@
-"""Segment profiles (segmentation.profiles) on small hand-made customer tables."""
+"""Segment profiles (segmentation.describe.profiles) on small hand-made customer tables."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.profiles import (
+from segmentation.describe.profiles import (
     PROFILE_COLUMNS,
     PROFILE_FEATURE_NAMES,
     ProfileInputError,

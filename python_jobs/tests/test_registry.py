@@ -1,4 +1,4 @@
-"""The maintained model: keep, score, retrain by policy, stable ids (segmentation.registry)."""
+"""The maintained model: keep, score, retrain by policy, stable ids (segmentation.registry.runs)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation import registry
-from segmentation.drift import RetrainingPolicy
-from segmentation.engine import SegmentationInputError
-from segmentation.scoring import score
-from segmentation.settings import SegmentationSettings
-from segmentation.synthetic import synthetic_customer_features
+from segmentation.benchmark.synthetic import synthetic_customer_features
+from segmentation.config.retraining import RetrainingPolicy
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.fit import SegmentationInputError
+from segmentation.engine.scoring import score
+from segmentation.registry import runs as registry
 
 SETTINGS = SegmentationSettings.from_mapping(
     {"algorithms": ["kmeans"], "kmeans": {"k_min": 3, "k_max": 5, "n_init": 2}}

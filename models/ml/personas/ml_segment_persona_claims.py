@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/personas.py; rules: the seed persona_rules.
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.personas import parse_rules, persona_claims
+from segmentation.describe.personas import parse_rules, persona_claims
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):
