@@ -16,7 +16,6 @@ from segmentation.engine.fit import run_segmentation
 from segmentation.evaluation.metrics import EvaluationError
 from segmentation.evaluation.tables import (
     NOT_AVAILABLE,
-    SCHEMAS,
     assignment_rule,
     customer_evaluation,
     prediction_strength,
@@ -24,6 +23,7 @@ from segmentation.evaluation.tables import (
     seed_agreement,
     segment_stability,
 )
+from segmentation.io.tables import SCHEMAS
 
 FAST = {
     "algorithms": ["kmeans"],

@@ -13,6 +13,7 @@ from segmentation.config.retraining import RetrainingPolicy
 from segmentation.config.segmentation import SegmentationSettings
 from segmentation.engine.fit import SegmentationInputError
 from segmentation.engine.scoring import score
+from segmentation.io.tables import SCHEMAS
 from segmentation.registry import runs as registry
 
 SETTINGS = SegmentationSettings.from_mapping(
@@ -146,6 +147,6 @@ def test_unscorable_settings_and_empty_input() -> None:
     with pytest.raises(SegmentationInputError, match="quantile"):
         registry.registry_run(features, None, quantile, POLICY)
     empty = registry.registry_run(features.iloc[:0], None, SETTINGS, POLICY)
-    assert len(empty) == 0 and list(empty.columns) == list(registry.SCHEMAS["ml_registry_runs"])
+    assert len(empty) == 0 and list(empty.columns) == list(SCHEMAS["ml_registry_runs"])
     assert len(registry.current_model(None)) == 0
     assert len(registry.feature_drift(None)) == 0

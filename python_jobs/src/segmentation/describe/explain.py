@@ -35,8 +35,8 @@ from segmentation.describe.profiles import (
     SEGMENT_COLUMN,
     profile_features,
     segmented_customers,
-    typed_frame,
 )
+from segmentation.io.tables import conform, empty
 
 DEFAULT_MAX_DEPTH = 4
 MAX_MAX_DEPTH = 8
@@ -49,33 +49,6 @@ CV_FOLDS = 5
 # samples (evaluation_settings.py); a shallow tree's held-out accuracy is settled long before.
 CV_SAMPLE_SIZE = 20_000
 MIN_CV_SAMPLE_SIZE = 100
-
-RULE_COLUMNS: dict[str, str] = {
-    "leaf_id": "int64",
-    "segment_id": "int64",
-    "rule_text": "string",
-    "condition_count": "int64",
-    "customer_count": "int64",
-    "segment_customer_count": "int64",
-    "rule_precision": "float64",
-    "rule_coverage": "float64",
-}
-FIT_COLUMNS: dict[str, str] = {
-    "n_customers": "int64",
-    "n_segments": "int64",
-    "explained_segment_count": "int64",
-    "max_depth": "int64",
-    "tree_depth": "int64",
-    "leaf_count": "int64",
-    "min_samples_leaf": "int64",
-    "features_offered": "string",
-    "features_used": "string",
-    "feature_importances": "string",
-    "fidelity": "float64",
-    "cross_validated_fidelity": "float64",
-    "cross_validation_customers": "int64",
-    "random_state": "int64",
-}
 
 
 class ExplanationInputError(ValueError):
@@ -100,7 +73,7 @@ class SegmentExplainer:
     (smallest leaf as a share of customers) and ``random_state``. After :meth:`fit`:
     ``tree_`` (the fitted DecisionTreeClassifier), ``feature_names_``, ``fidelity_`` (accuracy
     against the assignments on all customers), ``rules_`` (one row per leaf, columns
-    :data:`RULE_COLUMNS`) and ``n_segments_``.
+    ml_segment_explanation_rules) and ``n_segments_``.
     """
 
     def __init__(
@@ -226,7 +199,7 @@ class SegmentExplainer:
         frame = pd.DataFrame(rows).sort_values(
             ["segment_id", "rule_coverage", "leaf_id"], ascending=[True, False, True]
         )
-        return typed_frame(frame, RULE_COLUMNS)
+        return conform(frame, "ml_segment_explanation_rules")
 
     def _path_bounds(self, leaf: int) -> dict[int, _Bounds]:
         tree = self.tree_.tree_
@@ -358,10 +331,10 @@ def explanation_rules(
     max_depth: int = DEFAULT_MAX_DEPTH,
     random_state: int = 0,
 ) -> pd.DataFrame:
-    """One row per leaf of the surrogate tree (columns: :data:`RULE_COLUMNS`)."""
+    """One row per leaf of the surrogate tree (columns: ml_segment_explanation_rules)."""
     fitted = fit_explainer(features, assignments, feature_names, max_depth, random_state)
     if fitted is None:
-        return typed_frame([], RULE_COLUMNS)
+        return empty("ml_segment_explanation_rules")
     return fitted[0].rules_
 
 
@@ -373,7 +346,7 @@ def explanation_fit(
     random_state: int = 0,
     cv_sample_size: int = CV_SAMPLE_SIZE,
 ) -> pd.DataFrame:
-    """One row describing the surrogate tree and its fidelity (columns: FIT_COLUMNS); the
+    """One row describing the surrogate tree and its fidelity (ml_segment_explanation_fit); the
     cross-validated fidelity splits at most ``cv_sample_size`` customers."""
     if cv_sample_size < MIN_CV_SAMPLE_SIZE:
         raise ExplanationInputError(
@@ -382,7 +355,7 @@ def explanation_fit(
         )
     fitted = fit_explainer(features, assignments, feature_names, max_depth, random_state)
     if fitted is None:
-        return typed_frame([], FIT_COLUMNS)
+        return empty("ml_segment_explanation_fit")
     explainer, table, labels = fitted
     tree = explainer.tree_
     importances = {
@@ -411,4 +384,4 @@ def explanation_fit(
         "cross_validation_customers": min(len(labels), cv_sample_size),
         "random_state": explainer.random_state,
     }
-    return typed_frame([row], FIT_COLUMNS)
+    return conform([row], "ml_segment_explanation_fit")

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from segmentation.describe.profiles import FEATURES_BY_NAME, PROFILE_FEATURE_NAMES, typed_frame
+from segmentation.describe.profiles import FEATURES_BY_NAME, PROFILE_FEATURE_NAMES
+from segmentation.io.tables import conform
 
 # Statistic name in a rule -> column of the profile table.
 STATISTICS: dict[str, str] = {
@@ -117,30 +118,6 @@ ADJECTIVES: dict[tuple[str, int], str] = {
     ("country_count", -1): "Single-country",
     ("q4_revenue_share", 1): "Year-end",
     ("q4_revenue_share", -1): "Off-season",
-}
-
-PERSONA_COLUMNS: dict[str, str] = {
-    "segment_id": "int64",
-    "persona_name": "string",
-    "persona_rule_priority": "Int64",
-    "persona_description": "string",
-    "persona_reason": "string",
-    "recommended_action": "string",
-    "typical_order_value": "float64",
-    "typical_orders": "float64",
-    "typical_days_between_orders": "float64",
-    "cadence_description": "string",
-    "distinctive_features": "string",
-}
-CLAIM_COLUMNS: dict[str, str] = {
-    "segment_id": "int64",
-    "persona_name": "string",
-    "claim_source": "string",
-    "feature_name": "string",
-    "statistic": "string",
-    "comparison": "string",
-    "threshold": "float64",
-    "observed_value": "float64",
 }
 
 _CONDITION = re.compile(
@@ -372,7 +349,7 @@ def assign_personas(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> lis
 
 
 def segment_personas(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> pd.DataFrame:
-    """One row per segment (columns: :data:`PERSONA_COLUMNS`)."""
+    """One row per segment (ml_segment_personas)."""
     rows = [
         {
             "segment_id": persona.segment_id,
@@ -389,17 +366,17 @@ def segment_personas(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> pd
         }
         for persona in assign_personas(profiles, rules)
     ]
-    return typed_frame(rows, PERSONA_COLUMNS)
+    return conform(rows, "ml_segment_personas")
 
 
 def persona_claims(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> pd.DataFrame:
-    """One row per statement a persona makes about its segment (columns: CLAIM_COLUMNS).
+    """One row per statement a persona makes about its segment (ml_segment_persona_claims).
 
     ``claim_source`` is ``rule`` (a condition of the persona's rule) or ``description`` (a
     feature the description calls above or below average: its z-score is > 0 or < 0).
     """
     rows = [claim for persona in assign_personas(profiles, rules) for claim in persona.claims]
-    return typed_frame(rows, CLAIM_COLUMNS)
+    return conform(rows, "ml_segment_persona_claims")
 
 
 def _segment_profiles(profiles: pd.DataFrame) -> dict[int, SegmentProfile]:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from segmentation.io.tables import conform, empty
+
 ID_COLUMN = "customer_id"
 SEGMENT_COLUMN = "segment_id"
 
@@ -83,50 +85,8 @@ PROFILE_FEATURES: tuple[ProfileFeature, ...] = (
 PROFILE_FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in PROFILE_FEATURES)
 FEATURES_BY_NAME: dict[str, ProfileFeature] = {f.name: f for f in PROFILE_FEATURES}
 
-# Column name -> pandas dtype of the profile table (the dbt model's warehouse types follow).
-PROFILE_COLUMNS: dict[str, str] = {
-    "segment_id": "int64",
-    "feature_name": "string",
-    "feature_label": "string",
-    "feature_unit": "string",
-    "feature_position": "int64",
-    "customer_count": "int64",
-    "segment_mean": "float64",
-    "segment_median": "float64",
-    "population_mean": "float64",
-    "population_median": "float64",
-    "population_std": "float64",
-    "lift": "float64",
-    "z_score": "float64",
-    "segment_rank": "Int64",
-    "distinctiveness_rank": "Int64",
-}
 # A spread below this (relative to the mean's size) counts as no variation at all.
 _RELATIVE_TOLERANCE = 1e-12
-
-
-def typed_frame(rows: pd.DataFrame | list[dict], columns: dict[str, str]) -> pd.DataFrame:
-    """``rows`` with exactly ``columns`` (name -> pandas dtype), in order, typed.
-
-    An empty input still gets every column with its type, so an empty dbt table keeps its
-    warehouse types. Raises ``ValueError`` naming missing or unexpected columns.
-    """
-    frame = pd.DataFrame(rows, columns=None if isinstance(rows, pd.DataFrame) else list(columns))
-    missing = [name for name in columns if name not in frame.columns]
-    extra = [name for name in frame.columns if name not in columns]
-    if missing or extra:
-        raise ValueError(f"missing columns {missing}, unexpected columns {extra}")
-    typed = {}
-    for name, dtype in columns.items():
-        values = frame[name]
-        if dtype == "string":
-            typed[name] = values.astype(object).where(values.notna(), None).astype("string")
-        elif dtype in ("Int64", "float64"):
-            numbers = pd.to_numeric(values.astype(object).where(values.notna(), None))
-            typed[name] = numbers.astype(dtype)
-        else:
-            typed[name] = values.astype(dtype)
-    return pd.DataFrame(typed).reset_index(drop=True)
 
 
 def segmented_customers(features: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
@@ -179,7 +139,7 @@ def segment_feature_profiles(
     assignments: pd.DataFrame,
     feature_names: Sequence[str] = PROFILE_FEATURE_NAMES,
 ) -> pd.DataFrame:
-    """One row per segment and profile feature (columns: :data:`PROFILE_COLUMNS`).
+    """One row per segment and profile feature (table ml_segment_profiles).
 
     ``features`` is fct_customer_features (one row per customer), ``assignments`` has
     ``customer_id`` and ``segment_id``. Features that ``features`` lacks are left out.
@@ -187,13 +147,13 @@ def segment_feature_profiles(
     customers = segmented_customers(features, assignments)
     names = profile_features(customers, feature_names)
     if customers.empty or not names:
-        return typed_frame([], PROFILE_COLUMNS)
+        return empty("ml_segment_profiles")
     rows = [row for name in names for row in _feature_rows(customers, name)]
     frame = pd.DataFrame(rows)
     frame["segment_rank"] = _segment_rank(frame)
     frame["distinctiveness_rank"] = _distinctiveness_rank(frame)
     frame = frame.sort_values(["segment_id", "feature_position"], kind="stable")
-    return typed_frame(frame, PROFILE_COLUMNS)
+    return conform(frame, "ml_segment_profiles")
 
 
 def _feature_rows(customers: pd.DataFrame, name: str) -> list[dict]:

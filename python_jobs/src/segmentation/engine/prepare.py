@@ -25,31 +25,13 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import QuantileTransformer
 
 from segmentation.config.segmentation import PreparationSettings
+from segmentation.io.tables import columns
 
 ID_COLUMN = "customer_id"
 # Relative variance below which a feature counts as constant.
 ZERO_VARIANCE_TOLERANCE = 1e-12
 # Columns of the transform-parameter table, in order.
-PARAM_COLUMNS: tuple[str, ...] = (
-    "feature_name",
-    "feature_position",
-    "is_used",
-    "exclusion_reason",
-    "imputation_rule",
-    "imputation_column",
-    "imputation_value",
-    "missing_count",
-    "clip_lower",
-    "clip_upper",
-    "clipped_low_count",
-    "clipped_high_count",
-    "is_log1p",
-    "scaler",
-    "centre",
-    "scale",
-    "is_sql_scorable",
-    "sql_expression",
-)
+PARAM_COLUMNS: tuple[str, ...] = columns("ml_feature_transform_params")
 
 
 class FeatureInputError(ValueError):

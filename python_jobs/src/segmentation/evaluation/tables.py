@@ -52,99 +52,8 @@ from segmentation.evaluation.metrics import (
     stability_class,
     with_clusters,
 )
+from segmentation.io.tables import conform, empty
 
-_S, _I, _NI, _F, _NF, _B = "string", "int64", "Int64", "float64", "float64", "bool"
-
-SCHEMAS: dict[str, dict[str, str]] = {
-    "ml_segment_stability": {
-        "model_version_id": _S,
-        "segment_id": _I,
-        "customer_count": _I,
-        "sample_customer_count": _I,
-        "mean_jaccard": _NF,
-        "median_jaccard": _NF,
-        "min_jaccard": _NF,
-        "resamples": _I,
-        "resamples_with_segment": _I,
-        "dissolved_count": _I,
-        "recovered_count": _I,
-        "stability_class": _S,
-        "evaluation_key": _S,
-    },
-    "ml_prediction_strength": {
-        "model_version_id": _S,
-        "algorithm": _S,
-        "n_segments": _I,
-        "splits": _I,
-        "sample_size": _I,
-        "mean_prediction_strength": _NF,
-        "std_prediction_strength": _NF,
-        "min_prediction_strength": _NF,
-        "threshold": _F,
-        "is_supported": _B,
-        "is_largest_supported": _B,
-        "is_model_k": _B,
-        "evaluation_key": _S,
-    },
-    "ml_seed_agreement": {
-        "model_version_id": _S,
-        "seed": _I,
-        "sample_size": _I,
-        "n_segments_found": _I,
-        "noise_share": _NF,
-        "adjusted_rand_index_vs_model": _NF,
-        "mean_adjusted_rand_index_vs_other_seeds": _NF,
-        "min_adjusted_rand_index_vs_other_seeds": _NF,
-        "evaluation_key": _S,
-    },
-    "ml_customer_evaluation": {
-        "customer_id": _S,
-        "model_version_id": _S,
-        "segment_id": _I,
-        "distance_to_representative": _F,
-        "second_segment_id": _NI,
-        "distance_to_second_representative": _NF,
-        "assignment_margin": _NF,
-        "is_borderline": _B,
-        "silhouette": _NF,
-        "silhouette_method": _S,
-    },
-    "ml_segment_evaluation": {
-        "model_version_id": _S,
-        "candidate_id": _S,
-        "algorithm": _S,
-        "n_segments": _I,
-        "n_customers": _I,
-        "n_customers_evaluated": _I,
-        "assignment_rule": _S,
-        "smallest_segment_share": _NF,
-        "noise_share": _NF,
-        "silhouette": _NF,
-        "silhouette_sample_size": _I,
-        "silhouette_all_customers": _NF,
-        "borderline_share": _NF,
-        "mean_bootstrap_stability": _NF,
-        "min_segment_stability": _NF,
-        "dissolved_segment_count": _I,
-        "bootstrap_resamples": _I,
-        "bootstrap_sample_size": _I,
-        "prediction_strength_algorithm": _S,
-        "prediction_strength_at_model_k": _NF,
-        "prediction_strength_supported_k": _NI,
-        "prediction_strength_threshold": _F,
-        "seed_agreement_mean_ari": _NF,
-        "seed_agreement_min_ari": _NF,
-        "seed_agreement_mean_ari_vs_model": _NF,
-        "seed_count": _I,
-        "external_validation_status": _S,
-        "external_customer_count": _I,
-        "external_class_count": _I,
-        "external_adjusted_rand_index": _NF,
-        "external_normalized_mutual_info": _NF,
-        "evaluation_random_state": _I,
-        "evaluation_settings_json": _S,
-    },
-}
 NOT_AVAILABLE = "not available: no known classes for these customers (real data)"
 
 
@@ -163,27 +72,6 @@ class EvaluationInput:
     assignment_rule: str  # how the deployed model labels customers (evaluation.ASSIGNMENT_RULES)
     n_segments: int
     n_customers: int  # rows of fct_customer_features
-
-
-def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """``frame`` with exactly the columns of ``table``, in order and with their types."""
-    schema = SCHEMAS[table]
-    missing = [name for name in schema if name not in frame.columns]
-    extra = [name for name in frame.columns if name not in schema]
-    if missing or extra:
-        raise ValueError(f"{table}: missing columns {missing}, unexpected columns {extra}")
-    out = {}
-    for name, dtype in schema.items():
-        values = frame[name].astype(object).where(frame[name].notna(), None)
-        if dtype in (_F, _NI):
-            values = pd.to_numeric(values)
-        out[name] = values.astype(dtype)
-    return pd.DataFrame(out).reset_index(drop=True)
-
-
-def empty(table: str) -> pd.DataFrame:
-    """A typed table with no rows."""
-    return conform(pd.DataFrame({name: [] for name in SCHEMAS[table]}), table)
 
 
 def evaluation_key(model: pd.DataFrame, settings: EvaluationSettings) -> str:

@@ -61,106 +61,6 @@ from segmentation.registry.drift import (
 )
 
 ARTIFACT_FORMAT = 1
-_S, _I, _NI, _F, _B, _D, _T = "string", "int", "nullable_int", "float", "bool", "date", "timestamp"
-
-# Tables of the registry and of monitoring, registered with segmentation.io.tables so that
-# conform() and empty() know them.
-SCHEMAS: dict[str, dict[str, str]] = {
-    "ml_registry_runs": {
-        "run_id": _I,
-        "as_of_date": _D,
-        "decision": _S,
-        "is_training_run": _B,
-        "model_version_id": _S,
-        "incumbent_model_version_id": _S,
-        "reason_codes": _S,
-        "decision_reason": _S,
-        "retrain_requested": _B,
-        "n_customers": _I,
-        "input_fingerprint": _S,
-        "settings_json": _S,
-        "policy_json": _S,
-        "signals_json": _S,
-        "model_json": _S,
-        "created_at": _T,
-    },
-    "ml_model_registry": {
-        **tables.SCHEMAS["ml_segment_model"],
-        "model_version_number": _I,
-        "previous_model_version_id": _S,
-        "trained_in_run_id": _I,
-        "training_reason_codes": _S,
-        "training_reason": _S,
-        "segments_kept": _I,
-        "segments_new": _I,
-        "segments_retired": _I,
-        "max_segment_id": _I,
-    },
-    "ml_registry_transform_params": {
-        "model_version_id": _S,
-        **tables.SCHEMAS["ml_feature_transform_params"],
-    },
-    "ml_registry_representatives": dict(tables.SCHEMAS["ml_segment_representatives"]),
-    "ml_registry_feature_bins": {
-        "model_version_id": _S,
-        "feature_name": _S,
-        "bin_index": _I,
-        "lower_edge": _F,
-        "upper_edge": _F,
-        "training_share": _F,
-    },
-    "ml_segment_lineage": {
-        "model_version_id": _S,
-        "previous_model_version_id": _S,
-        "segment_id": _I,
-        "status": _S,
-        "closest_segment_id": _NI,
-        "centroid_distance": _F,
-        "customer_overlap": _F,
-        "training_customer_count": _NI,
-        "training_customer_share": _F,
-    },
-    "mon_feature_drift": {
-        "run_id": _I,
-        "as_of_date": _D,
-        "model_version_id": _S,
-        "feature_name": _S,
-        "psi": _F,
-        "psi_band": _S,
-        "max_feature_psi": _F,
-        "is_above_threshold": _B,
-        "counts_for_policy": _B,
-        "n_bins": _I,
-        "is_latest_run": _B,
-    },
-    "mon_segment_size_drift": {
-        "run_id": _I,
-        "as_of_date": _D,
-        "model_version_id": _S,
-        "segment_id": _I,
-        "training_share": _F,
-        "current_share": _F,
-        "share_change": _F,
-        "customer_count": _I,
-        "psi_term": _F,
-        "segment_size_psi": _F,
-        "is_latest_run": _B,
-    },
-    "mon_retraining_policy": {
-        "run_id": _I,
-        "as_of_date": _D,
-        "model_version_id": _S,
-        "decision": _S,
-        "rule_name": _S,
-        "description": _S,
-        "observed_value": _F,
-        "threshold": _F,
-        "is_triggered": _B,
-        "detail": _S,
-        "is_latest_run": _B,
-    },
-}
-tables.SCHEMAS.update(SCHEMAS)
 
 
 class RegistryError(ValueError):
@@ -487,7 +387,7 @@ def _max_id(artifact: ModelArtifact) -> int:
 def _sorted_runs(runs: pd.DataFrame | None) -> pd.DataFrame:
     if runs is None or len(runs) == 0:
         return empty("ml_registry_runs")
-    missing = [name for name in SCHEMAS["ml_registry_runs"] if name not in runs.columns]
+    missing = [name for name in tables.SCHEMAS["ml_registry_runs"] if name not in runs.columns]
     if missing:
         raise RegistryError(f"ml_registry_runs lacks column(s) {missing}")
     return runs.sort_values("run_id", kind="stable").reset_index(drop=True)
