@@ -1,8 +1,8 @@
 """``segmentation demo``: generate the deterministic demo transaction log into the warehouse.
 
-Writes ``raw.transactions`` and ``raw.customer_archetypes`` (see ``demo.py``) and prints a
-one-line summary. ``--if-empty`` leaves a warehouse that already has transactions alone, so
-``make run`` never overwrites real or earlier data.
+Writes ``raw.transactions`` and ``raw.customer_archetypes`` (see ``segmentation.demo``) and
+prints a one-line summary. ``--if-empty`` leaves a warehouse that already has transactions
+alone, so ``make run`` never overwrites real or earlier data.
 """
 
 from __future__ import annotations
