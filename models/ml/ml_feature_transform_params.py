@@ -4,7 +4,7 @@ Logic: python_jobs/src/segmentation/registry.py (current_part).
 """
 
 from segmentation.io.dbt_io import to_pandas
-from segmentation.registry.runs import current_part
+from segmentation.registry.tables import current_part
 
 
 def model(dbt, session):

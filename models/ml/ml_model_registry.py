@@ -4,7 +4,7 @@ Logic: python_jobs/src/segmentation/registry.py (model_registry).
 """
 
 from segmentation.io.dbt_io import to_pandas
-from segmentation.registry.runs import model_registry
+from segmentation.registry.tables import model_registry
 
 
 def model(dbt, session):

@@ -4,7 +4,7 @@ Logic: python_jobs/src/segmentation/registry.py (registry_representatives).
 """
 
 from segmentation.io.dbt_io import to_pandas
-from segmentation.registry.runs import registry_representatives
+from segmentation.registry.tables import registry_representatives
 
 
 def model(dbt, session):

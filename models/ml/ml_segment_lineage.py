@@ -4,7 +4,7 @@ Logic: python_jobs/src/segmentation/registry.py (segment_lineage).
 """
 
 from segmentation.io.dbt_io import to_pandas
-from segmentation.registry.runs import segment_lineage
+from segmentation.registry.tables import segment_lineage
 
 
 def model(dbt, session):

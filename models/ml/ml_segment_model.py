@@ -4,7 +4,7 @@ Logic: python_jobs/src/segmentation/registry.py (current_model).
 """
 
 from segmentation.io.dbt_io import to_pandas
-from segmentation.registry.runs import current_model
+from segmentation.registry.tables import current_model
 
 
 def model(dbt, session):

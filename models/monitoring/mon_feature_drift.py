@@ -4,7 +4,7 @@ Logic: python_jobs/src/segmentation/registry.py (feature_drift).
 """
 
 from segmentation.io.dbt_io import to_pandas
-from segmentation.registry.runs import feature_drift
+from segmentation.registry.monitoring import feature_drift
 
 
 def model(dbt, session):

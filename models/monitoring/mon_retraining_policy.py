@@ -4,7 +4,7 @@ Logic: python_jobs/src/segmentation/registry.py (retraining_policy).
 """
 
 from segmentation.io.dbt_io import to_pandas
-from segmentation.registry.runs import retraining_policy
+from segmentation.registry.monitoring import retraining_policy
 
 
 def model(dbt, session):

@@ -4,7 +4,7 @@ Logic: python_jobs/src/segmentation/registry.py (segment_size_drift).
 """
 
 from segmentation.io.dbt_io import to_pandas
-from segmentation.registry.runs import segment_size_drift
+from segmentation.registry.monitoring import segment_size_drift
 
 
 def model(dbt, session):

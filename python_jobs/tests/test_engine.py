@@ -11,13 +11,12 @@ from threadpoolctl import threadpool_limits
 from segmentation.benchmark.synthetic import synthetic_customer_features
 from segmentation.config.segmentation import SegmentationSettings
 from segmentation.engine.fit import (
-    SegmentationInputError,
-    clear_cache,
     customer_assignments,
     model_candidates,
     run_segmentation,
     transform_params,
 )
+from segmentation.engine.inputs import SegmentationInputError, clear_cache
 from segmentation.engine.prepare import FeatureInputError
 from segmentation.engine.selection import SelectionError
 
@@ -223,7 +222,7 @@ def test_runtime_environment_names_packages_and_thread_pools() -> None:
     from importlib import metadata
 
     from segmentation.engine.algorithms import FIT_THREADS
-    from segmentation.engine.fit import PACKAGES, runtime_environment
+    from segmentation.engine.environment import PACKAGES, runtime_environment
 
     frame = runtime_environment()
     assert list(frame.columns) == ["component", "kind", "version", "detail"]

@@ -8,19 +8,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from segmentation.describe.personas import (
+from segmentation.describe.persona_rules import (
     COMPARISONS,
     Condition,
     PersonaRule,
     PersonaRuleError,
+    parse_condition,
+    parse_rules,
+    read_rules,
+)
+from segmentation.describe.personas import (
     assign_personas,
     cadence_description,
     compare_to_average,
     format_amount,
-    parse_condition,
-    parse_rules,
     persona_claims,
-    read_rules,
     segment_personas,
 )
 from segmentation.describe.profiles import PROFILE_FEATURE_NAMES

@@ -30,50 +30,22 @@ which a dbt test recomputes from the published customer tables.
 from __future__ import annotations
 
 import math
-import operator
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
+from segmentation.describe.persona_rules import (
+    STATISTIC_WORDS,
+    STATISTICS,
+    Condition,
+    PersonaRule,
+    format_number,
+)
 from segmentation.describe.profiles import FEATURES_BY_NAME, PROFILE_FEATURE_NAMES
 from segmentation.io.tables import conform
+from segmentation.io.values import optional_float
 
-# Statistic name in a rule -> column of the profile table.
-STATISTICS: dict[str, str] = {
-    "mean": "segment_mean",
-    "median": "segment_median",
-    "lift": "lift",
-    "z_score": "z_score",
-    "segment_rank": "segment_rank",
-}
-STATISTIC_WORDS: dict[str, str] = {
-    "mean": "mean",
-    "median": "median",
-    "lift": "lift",
-    "z_score": "z-score",
-    "segment_rank": "rank among segments",
-}
-COMPARISONS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-    "=": operator.eq,
-}
-PICK_ORDERS: tuple[str, ...] = ("highest", "lowest")
-RULE_COLUMNS: tuple[str, ...] = (
-    "rule_priority",
-    "persona_name",
-    "conditions",
-    "pick_feature",
-    "pick_statistic",
-    "pick_order",
-    "persona_summary",
-    "recommended_action",
-)
 # The description names at most this many features, each at least this distinctive.
 DESCRIBED_FEATURES = 3
 MIN_DISTINCTIVE_Z = 0.1
@@ -120,165 +92,6 @@ ADJECTIVES: dict[tuple[str, int], str] = {
     ("q4_revenue_share", -1): "Off-season",
 }
 
-_CONDITION = re.compile(
-    r"(?P<feature>[a-z_][a-z0-9_]*)\s+(?P<statistic>[a-z_]+)\s*"
-    r"(?P<comparison>>=|<=|>|<|=)\s*(?P<threshold>[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
-)
-
-
-class PersonaRuleError(ValueError):
-    """A persona rule is malformed; the message names the rule and what is wrong."""
-
-
-# --------------------------------------------------------------------------------------------
-# Rules
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Condition:
-    """``<feature> <statistic> <comparison> <threshold>`` on a segment's profile."""
-
-    feature: str
-    statistic: str
-    comparison: str
-    threshold: float
-
-    def holds(self, value: float | None) -> bool:
-        """True when ``value`` meets the condition (a missing value never does)."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return False
-        return COMPARISONS[self.comparison](float(value), self.threshold)
-
-    def text(self) -> str:
-        """The condition as written in the rules (e.g. ``monetary_amount lift >= 2``)."""
-        return f"{self.feature} {self.statistic} {self.comparison} {_plain(self.threshold)}"
-
-
-@dataclass(frozen=True)
-class PersonaRule:
-    """One persona: the conditions a segment must meet and how to choose among several."""
-
-    priority: int
-    name: str
-    conditions: tuple[Condition, ...]
-    pick_feature: str
-    pick_statistic: str
-    pick_order: str
-    summary: str
-    action: str
-
-
-def parse_condition(text: str, where: str = "rule") -> Condition:
-    """One condition from its text; ``where`` names the rule in error messages."""
-    match = _CONDITION.fullmatch(text.strip())
-    if match is None:
-        raise PersonaRuleError(
-            f"{where}: cannot read condition {text.strip()!r}; write "
-            "'<feature> <statistic> <comparison> <number>', e.g. 'monetary_amount lift >= 2'"
-        )
-    feature, statistic = match["feature"], match["statistic"]
-    _check_feature(feature, where)
-    _check_statistic(statistic, where)
-    return Condition(feature, statistic, match["comparison"], float(match["threshold"]))
-
-
-def parse_rules(frame: pd.DataFrame) -> tuple[PersonaRule, ...]:
-    """Persona rules from a table with :data:`RULE_COLUMNS` (the seed), in priority order.
-
-    Raises :class:`PersonaRuleError` naming the row (priority and name) and what is wrong.
-    """
-    missing = [name for name in RULE_COLUMNS if name not in frame.columns]
-    if missing:
-        raise PersonaRuleError(
-            f"persona rules have no column {', '.join(missing)}; columns: {list(frame.columns)}"
-        )
-    rules: list[PersonaRule] = []
-    for position, row in enumerate(frame.to_dict("records"), start=1):
-        rules.append(_parse_rule(row, position))
-    names = [rule.name for rule in rules]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise PersonaRuleError(f"persona rules: persona_name {repeated} appears more than once")
-    priorities = [rule.priority for rule in rules]
-    repeated_priorities = sorted({p for p in priorities if priorities.count(p) > 1})
-    if repeated_priorities:
-        raise PersonaRuleError(
-            f"persona rules: rule_priority {repeated_priorities} appears more than once"
-        )
-    return tuple(sorted(rules, key=lambda rule: rule.priority))
-
-
-def read_rules(path: str | Path) -> tuple[PersonaRule, ...]:
-    """Persona rules from a CSV file shaped like ``seeds/persona_rules.csv``."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError as error:
-        raise PersonaRuleError(f"persona rules file not found: {path}") from error
-    try:
-        return parse_rules(frame)
-    except PersonaRuleError as error:
-        raise PersonaRuleError(f"{path}: {error}") from error
-
-
-def _parse_rule(row: Mapping[str, object], position: int) -> PersonaRule:
-    name = _text(row.get("persona_name"))
-    where = f"persona rule row {position} ({name or 'no name'})"
-    if not name:
-        raise PersonaRuleError(f"{where}: persona_name is empty")
-    try:
-        priority = int(str(row.get("rule_priority")).strip())
-    except ValueError as error:
-        raise PersonaRuleError(
-            f"{where}: rule_priority must be a whole number, got {row.get('rule_priority')!r}"
-        ) from error
-    conditions_text = _text(row.get("conditions"))
-    parts = re.split(r"\s+and\s+", conditions_text) if conditions_text else []
-    conditions = tuple(parse_condition(part, where) for part in parts)
-    pick_feature = _text(row.get("pick_feature"))
-    pick_statistic = _text(row.get("pick_statistic"))
-    pick_order = _text(row.get("pick_order"))
-    _check_feature(pick_feature, where, "pick_feature")
-    _check_statistic(pick_statistic, where, "pick_statistic")
-    if pick_order not in PICK_ORDERS:
-        raise PersonaRuleError(
-            f"{where}: pick_order must be one of {', '.join(PICK_ORDERS)}, got {pick_order!r}"
-        )
-    summary, action = _text(row.get("persona_summary")), _text(row.get("recommended_action"))
-    for column, value in (("persona_summary", summary), ("recommended_action", action)):
-        if not value:
-            raise PersonaRuleError(f"{where}: {column} is empty")
-    return PersonaRule(
-        priority, name, conditions, pick_feature, pick_statistic, pick_order, summary, action
-    )
-
-
-def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
-
-
-def _check_feature(feature: str, where: str, column: str = "condition") -> None:
-    if feature not in PROFILE_FEATURE_NAMES:
-        raise PersonaRuleError(
-            f"{where}: {column} names unknown feature {feature!r}; known: "
-            + ", ".join(PROFILE_FEATURE_NAMES)
-        )
-
-
-def _check_statistic(statistic: str, where: str, column: str = "condition") -> None:
-    if statistic not in STATISTICS:
-        raise PersonaRuleError(
-            f"{where}: {column} names unknown statistic {statistic!r}; known: "
-            + ", ".join(STATISTICS)
-        )
-
-
-# --------------------------------------------------------------------------------------------
-# Assignment
-# --------------------------------------------------------------------------------------------
-
 
 @dataclass
 class Persona:
@@ -324,7 +137,7 @@ class SegmentProfile:
         ]
         rows.sort(key=lambda row: (-abs(row["z_score"]), _feature_order(row["feature_name"])))
         return [
-            (row["feature_name"], float(row["z_score"]), _none_if_nan(row.get("lift")))
+            (row["feature_name"], float(row["z_score"]), optional_float(row.get("lift")))
             for row in rows
         ]
 
@@ -552,7 +365,8 @@ def _reason(
         )
     checks = [
         f"{_label(c.feature)} {STATISTIC_WORDS[c.statistic]} is "
-        f"{_plain(segment.value(c.feature, c.statistic))} ({c.comparison} {_plain(c.threshold)})"
+        f"{format_number(segment.value(c.feature, c.statistic))} "
+        f"({c.comparison} {format_number(c.threshold)})"
         for c in rule.conditions
     ]
     met = f"meets {'; '.join(checks)}" if checks else "is the catch-all rule"
@@ -597,22 +411,10 @@ def _join(parts: Sequence[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _plain(value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
 def _feature_order(feature: str) -> int:
     if feature in PROFILE_FEATURE_NAMES:
         return PROFILE_FEATURE_NAMES.index(feature)
     return len(PROFILE_FEATURE_NAMES)
-
-
-def _none_if_nan(value: object) -> float | None:
-    if value is None or pd.isna(value):
-        return None
-    return float(value)
 
 
 def _nan_if_none(value: float | None) -> float:

@@ -10,10 +10,10 @@ Chain (the tables of one fit, as the kept model records them):
 - :func:`customer_assignments`  -> ml_customer_assignments (every customer exactly once)
 
 In dbt these run only when the model registry trains a version
-(:func:`segmentation.registry.runs.registry_run` calls :func:`run_segmentation`); an ordinary build
-scores customers with the kept model in SQL. :func:`refit_labels` (a fresh fit of the kept
-algorithm, for the stability signal) and :func:`input_fingerprint` (has the input changed?)
-serve the registry too.
+(:func:`segmentation.registry.runs.registry_run` calls :func:`run_segmentation`); an
+ordinary build scores customers with the kept model in SQL. :func:`refit_labels` (a fresh fit of
+the kept algorithm, for the stability signal) serves the registry too; what a fit reads and how
+runs recognise the same input is in :mod:`segmentation.engine.inputs`.
 
 The winner is named by the candidates table (its ``is_winner`` row), never re-decided
 downstream. Downstream steps need the winner's partition again; it is deterministic for the same
@@ -38,18 +38,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from importlib import metadata
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from segmentation.config.segmentation import SegmentationSettings
 from segmentation.engine.algorithms import (
@@ -60,6 +55,17 @@ from segmentation.engine.algorithms import (
     candidate_grid,
     deployed_labels,
     fit_candidate,
+)
+from segmentation.engine.environment import package_versions
+from segmentation.engine.inputs import (
+    MONETARY_COLUMN,
+    SegmentationInputError,
+    as_of_date,
+    cached,
+    canonical,
+    fingerprint,
+    memoised,
+    model_inputs,
 )
 from segmentation.engine.prepare import ID_COLUMN, FeaturePreparer
 from segmentation.engine.selection import (
@@ -72,18 +78,13 @@ from segmentation.engine.selection import (
     segment_order,
 )
 from segmentation.io.tables import columns, conform, empty
+from segmentation.io.values import optional_float
 
-MONETARY_COLUMN = "monetary_amount"
 ASSIGNMENT_RULE = (
     "K-Means and Gaussian mixture: the fitted model's predict on every customer; agglomerative, "
     "DBSCAN and HDBSCAN: the fitted label inside the seeded fit sample, the nearest "
     "representative (Euclidean, prepared units) outside it and for noise"
 )
-PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "segmentation")
-
-
-class SegmentationInputError(ValueError):
-    """The input cannot be segmented (e.g. too few customers); the message names the cause."""
 
 
 @dataclass
@@ -112,7 +113,7 @@ class KeptModel:
 
 def transform_params(features: pd.DataFrame, settings: SegmentationSettings) -> pd.DataFrame:
     """Fit the feature preparation; one row per configured feature (see prepare.py)."""
-    features = _canonical(features, settings)
+    features = canonical(features)
     if features.empty:
         return empty("ml_feature_transform_params")
     _check_enough_customers(features, settings)
@@ -124,7 +125,7 @@ def model_candidates(
     features: pd.DataFrame, params: pd.DataFrame, settings: SegmentationSettings
 ) -> pd.DataFrame:
     """Every candidate with its metrics, whether it qualified and won, and why."""
-    features = _canonical(features, settings)
+    features = canonical(features)
     if features.empty:
         return empty("ml_model_candidates")
     return conform(_selection_run(features, params, settings).candidates, "ml_model_candidates")
@@ -137,7 +138,7 @@ def algorithm_agreement(
     settings: SegmentationSettings,
 ) -> pd.DataFrame:
     """Adjusted Rand index between the best candidate of each algorithm (pairs)."""
-    features = _canonical(features, settings)
+    features = canonical(features)
     if features.empty:
         return empty("ml_algorithm_agreement")
     best = best_per_algorithm(candidates, settings.selection, settings.algorithms)
@@ -153,7 +154,7 @@ def segment_model(
     settings: SegmentationSettings,
 ) -> pd.DataFrame:
     """The kept model: one row describing the winner (columns: tables.SCHEMAS)."""
-    features = _canonical(features, settings)
+    features = canonical(features)
     if features.empty:
         return empty("ml_segment_model")
     kept = _kept_model(features, params, candidates, settings)
@@ -167,7 +168,7 @@ def segment_representatives(
     settings: SegmentationSettings,
 ) -> pd.DataFrame:
     """One row per segment and feature: representative in prepared and original units."""
-    features = _canonical(features, settings)
+    features = canonical(features)
     if features.empty:
         return empty("ml_segment_representatives")
     preparer, _ = _prepared(features, params, settings)
@@ -211,7 +212,7 @@ def customer_assignments(
     settings: SegmentationSettings,
 ) -> pd.DataFrame:
     """Every input customer exactly once, with segment_id >= 1 from the kept model."""
-    features = _canonical(features, settings)
+    features = canonical(features)
     if features.empty:
         return empty("ml_customer_assignments")
     preparer, _ = _prepared(features, params, settings)
@@ -266,42 +267,6 @@ def run_segmentation(
     )
 
 
-def canonical(features: pd.DataFrame) -> pd.DataFrame:
-    """``features`` with text customer ids, in customer_id order (what every step fits on)."""
-    return _canonical(features, SegmentationSettings.from_mapping(None))
-
-
-# Significant bits kept by input_fingerprint: a warehouse's parallel float sums may differ in
-# the last bits from build to build, which must not count as changed data. Rounding to a binary
-# grid (about 6 decimal digits) keeps values with short binary expansions (0.5, 444.5) on grid
-# points, never on the boundaries between them, so such noise almost never crosses one.
-FINGERPRINT_BITS = 20
-
-
-def input_fingerprint(features: pd.DataFrame, settings: SegmentationSettings, *extra: str) -> str:
-    """A hash of the columns that influence the model (in canonical order) and ``extra``.
-
-    Floats are rounded to :data:`FINGERPRINT_BITS` significant bits first, so the same data
-    summed in another order hashes the same.
-    """
-    inputs = _model_inputs(canonical(features), settings).copy()
-    for name in inputs.columns:
-        if pd.api.types.is_float_dtype(inputs[name]):
-            inputs[name] = round_significant_bits(
-                inputs[name].to_numpy(dtype=float), FINGERPRINT_BITS
-            )
-    return _fingerprint(inputs, settings.to_json(), *extra)
-
-
-def round_significant_bits(values: np.ndarray, bits: int) -> np.ndarray:
-    """``values`` rounded to ``bits`` significant binary digits (NaN, inf and 0 unchanged)."""
-    out = np.asarray(values, dtype=float).copy()
-    finite = np.isfinite(out) & (out != 0.0)
-    mantissa, exponent = np.frexp(out[finite])
-    out[finite] = np.ldexp(np.round(np.ldexp(mantissa, bits)), exponent - bits)
-    return out
-
-
 def refit_labels(
     features: pd.DataFrame,
     settings: SegmentationSettings,
@@ -330,52 +295,7 @@ def refit_labels(
     return deployed_labels(partition, matrix)
 
 
-def clear_cache() -> None:
-    """Forget memoised fits (tests use it to prove results do not depend on the cache)."""
-    with _LOCK:
-        _CACHE.clear()
-
-
 # -- internals ----------------------------------------------------------------------------
-
-_LOCK = threading.RLock()
-_CACHE: OrderedDict[str, Any] = OrderedDict()
-_CACHE_SIZE = 8
-T = TypeVar("T")
-
-
-def _memoised(key: str, compute: Callable[[], T]) -> T:
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-        value = compute()
-        _CACHE[key] = value
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-        return value
-
-
-def _fingerprint(*parts: pd.DataFrame | str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, pd.DataFrame):
-            digest.update(",".join(map(str, part.columns)).encode())
-            digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
-        else:
-            digest.update(part.encode())
-        digest.update(b"|")
-    return digest.hexdigest()
-
-
-def _canonical(features: pd.DataFrame, settings: SegmentationSettings) -> pd.DataFrame:
-    if ID_COLUMN not in features.columns:
-        raise SegmentationInputError(
-            f"fct_customer_features has no {ID_COLUMN} column; columns: {list(features.columns)}"
-        )
-    frame = features.copy()
-    frame[ID_COLUMN] = frame[ID_COLUMN].astype(str)
-    return frame.sort_values(ID_COLUMN, kind="stable").reset_index(drop=True)
 
 
 def _check_enough_customers(features: pd.DataFrame, settings: SegmentationSettings) -> None:
@@ -388,21 +308,11 @@ def _check_enough_customers(features: pd.DataFrame, settings: SegmentationSettin
         )
 
 
-def _model_inputs(features: pd.DataFrame, settings: SegmentationSettings) -> pd.DataFrame:
-    """Only the columns that influence the tables (for fingerprints)."""
-    prep = settings.preparation
-    columns = [ID_COLUMN, *prep.features]
-    columns += [rule for _, rule in prep.imputation if isinstance(rule, str) and rule != "median"]
-    columns += [MONETARY_COLUMN, "as_of_date", "first_order_at", "last_order_at"]
-    present = [c for c in dict.fromkeys(columns) if c in features.columns]
-    return features[present]
-
-
 def _prepared(
     features: pd.DataFrame, params: pd.DataFrame, settings: SegmentationSettings
 ) -> tuple[FeaturePreparer, np.ndarray]:
     """Re-apply the stored transform (refit only for quantile scaler / PCA, then verified)."""
-    key = "prepared:" + _fingerprint(_model_inputs(features, settings), params, settings.to_json())
+    key = "prepared:" + fingerprint(model_inputs(features, settings), params, settings.to_json())
 
     def compute() -> tuple[FeaturePreparer, np.ndarray]:
         _check_enough_customers(features, settings)
@@ -420,13 +330,13 @@ def _prepared(
                 )
         return preparer, preparer.transform(features)
 
-    return _memoised(key, compute)
+    return memoised(key, compute)
 
 
 def _selection_run(
     features: pd.DataFrame, params: pd.DataFrame, settings: SegmentationSettings
 ) -> SelectionRun:
-    key = "selection:" + _fingerprint(_model_inputs(features, settings), params, settings.to_json())
+    key = "selection:" + fingerprint(model_inputs(features, settings), params, settings.to_json())
 
     def compute() -> SelectionRun:
         _, matrix = _prepared(features, params, settings)
@@ -451,7 +361,7 @@ def _selection_run(
         _, rows = choose_winner(rows, settings.selection, settings.algorithms)
         return SelectionRun(partitions, candidates_frame(rows))
 
-    return _memoised(key, compute)
+    return memoised(key, compute)
 
 
 def _winner_spec(candidates: pd.DataFrame, settings: SegmentationSettings, n_rows: int):
@@ -476,20 +386,19 @@ def _kept_model(
     candidates: pd.DataFrame,
     settings: SegmentationSettings,
 ) -> KeptModel:
-    key = "kept:" + _fingerprint(
-        _model_inputs(features, settings), params, candidates, settings.to_json()
+    key = "kept:" + fingerprint(
+        model_inputs(features, settings), params, candidates, settings.to_json()
     )
 
     def compute() -> KeptModel:
         preparer, matrix = _prepared(features, params, settings)
         spec, winner = _winner_spec(candidates, settings, matrix.shape[0])
-        sel_key = "selection:" + _fingerprint(
-            _model_inputs(features, settings), params, settings.to_json()
+        sel_key = "selection:" + fingerprint(
+            model_inputs(features, settings), params, settings.to_json()
         )
-        with _LOCK:
-            cached = _CACHE.get(sel_key)
-        if cached is not None and spec.candidate_id in cached.partitions:
-            partition = cached.partitions[spec.candidate_id]
+        selection = cached(sel_key)
+        if selection is not None and spec.candidate_id in selection.partitions:
+            partition = selection.partitions[spec.candidate_id]
         else:  # deterministic refit of the winner alone
             partition = fit_candidate(spec, matrix, settings.random_state)
         if partition.status != "ok":
@@ -498,7 +407,7 @@ def _kept_model(
             )
         return _build_kept(features, preparer, matrix, spec, winner, partition, params, settings)
 
-    return _memoised(key, compute)
+    return memoised(key, compute)
 
 
 def _build_kept(
@@ -526,8 +435,8 @@ def _build_kept(
         in_sample[partition.fit_index] = True
         methods[~in_sample] = "nearest_representative"
     methods[noise] = "noise_to_nearest_representative"
-    as_of = _as_of_date(features)
-    versions = _package_versions()
+    as_of = as_of_date(features)
+    versions = package_versions()
     version_id = _version_id(settings, params, spec, representatives, as_of, versions)
     model_row = {
         "model_version_id": version_id,
@@ -548,9 +457,9 @@ def _build_kept(
         else str(settings.preparation.pca_components),
         "is_sql_scorable": bool(params["is_sql_scorable"].all()),
         "assignment_rule": ASSIGNMENT_RULE,
-        "silhouette": _float(winner["silhouette"]),
-        "davies_bouldin": _float(winner["davies_bouldin"]),
-        "calinski_harabasz": _float(winner["calinski_harabasz"]),
+        "silhouette": optional_float(winner["silhouette"]),
+        "davies_bouldin": optional_float(winner["davies_bouldin"]),
+        "calinski_harabasz": optional_float(winner["calinski_harabasz"]),
         "selection_reason": winner["selection_reason"],
         "used_fallback": "fallback" in str(winner["selection_reason"]),
         "package_versions": json.dumps(versions, sort_keys=True),
@@ -561,63 +470,10 @@ def _build_kept(
     )
 
 
-def _as_of_date(features: pd.DataFrame) -> Any:
-    if "as_of_date" not in features.columns:
-        return None
-    values = features["as_of_date"].dropna().unique()
-    if len(values) > 1:
-        raise SegmentationInputError(
-            f"fct_customer_features mixes {len(values)} as_of_date values; expected one"
-        )
-    return pd.Timestamp(values[0]).date() if len(values) else None
-
-
 def _extreme(features: pd.DataFrame, column: str, pick: Callable) -> Any:
     if column not in features.columns or features[column].dropna().empty:
         return None
     return pd.Timestamp(pick(features[column].dropna())).to_pydatetime()
-
-
-def runtime_environment() -> pd.DataFrame:
-    """The environment this process fits and scores in: one row per package and BLAS/OpenMP pool.
-
-    Columns: component, kind (``python``, ``package`` or ``thread_pool``), version, detail
-    (for a pool: its library file, threading layer and the threads it may use; fits run with
-    :data:`segmentation.engine.algorithms.FIT_THREADS` of them).
-    """
-    rows = [
-        {
-            "component": name,
-            "kind": "python" if name == "python" else "package",
-            "version": version,
-            "detail": None,
-        }
-        for name, version in _package_versions().items()
-    ]
-    for pool in threadpool_info():
-        rows.append(
-            {
-                "component": f"{pool['user_api']}:{pool['internal_api']}",
-                "kind": "thread_pool",
-                "version": pool.get("version"),
-                "detail": (
-                    f"{Path(pool['filepath']).name}, "
-                    f"{pool.get('threading_layer') or 'default'} threading, "
-                    f"{pool['num_threads']} threads available, {FIT_THREADS} used by fits"
-                ),
-            }
-        )
-    return pd.DataFrame(rows, columns=["component", "kind", "version", "detail"]).astype("string")
-
-
-def _package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "unknown"
-    return versions
 
 
 def _version_id(
@@ -651,7 +507,3 @@ def _rep_row(
         "member_mean": None,
         "member_median": None,
     }
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)

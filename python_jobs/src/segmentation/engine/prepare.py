@@ -26,6 +26,7 @@ from sklearn.preprocessing import QuantileTransformer
 
 from segmentation.config.segmentation import PreparationSettings
 from segmentation.io.tables import columns
+from segmentation.io.values import python_scalar
 
 ID_COLUMN = "customer_id"
 # Relative variance below which a feature counts as constant.
@@ -323,7 +324,7 @@ class FeaturePreparer:
     def _used_rows(self) -> list[dict[str, object]]:
         table = self.params_
         return [
-            {key: _plain(value) for key, value in record.items()}
+            {key: python_scalar(value) for key, value in record.items()}
             for record in table[table["is_used"]].to_dict("records")
         ]
 
@@ -410,13 +411,6 @@ def _sql_expression(row: dict[str, object]) -> str:
 
 def _sql_number(value: object) -> str:
     return repr(float(value))
-
-
-def _plain(value: object) -> object:
-    """pandas NA/NaN -> None, numpy scalars -> Python scalars."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def _params_frame(rows: list[dict[str, object]]) -> pd.DataFrame:

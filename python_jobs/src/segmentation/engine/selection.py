@@ -45,6 +45,7 @@ from sklearn.metrics import (
 
 from segmentation.config.segmentation import SelectionSettings
 from segmentation.engine.algorithms import NOISE, Partition, deployed_labels, seeded_sample
+from segmentation.io.values import python_scalar
 
 CANDIDATE_COLUMNS: tuple[str, ...] = (
     "candidate_id",
@@ -303,7 +304,7 @@ def best_per_algorithm(
     best: dict[str, str] = {}
     for algorithm in algorithm_order:
         rows = candidates[candidates["algorithm"] == algorithm].to_dict("records")
-        rows = [{key: _plain(value) for key, value in row.items()} for row in rows]
+        rows = [{key: python_scalar(value) for key, value in row.items()} for row in rows]
         try:
             winner, _ = choose_winner(rows, settings, algorithm_order)
         except SelectionError:
@@ -360,9 +361,3 @@ def segment_order(labels: np.ndarray, monetary: np.ndarray, n_clusters: int) -> 
     for rank, key in enumerate(sorted(keys), start=1):
         order[key[-1]] = rank
     return order
-
-
-def _plain(value: object) -> object:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value

@@ -27,7 +27,6 @@ build) so skips the refits, which describe the version as trained; a retrain or 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -40,8 +39,14 @@ import pandas as pd
 
 from segmentation.config.evaluation import EvaluationSettings
 from segmentation.config.segmentation import SegmentationSettings
-from segmentation.engine.algorithms import CandidateSpec, candidate_grid, seeded_sample
-from segmentation.engine.prepare import ID_COLUMN, FeaturePreparer
+from segmentation.engine.algorithms import CandidateSpec, seeded_sample
+from segmentation.evaluation.inputs import (
+    EvaluationInput,
+    assignment_rule,
+    evaluation_input,
+    measured_once,
+    stage_seed,
+)
 from segmentation.evaluation.metrics import (
     BootstrapStability,
     EvaluationError,
@@ -53,138 +58,9 @@ from segmentation.evaluation.metrics import (
     with_clusters,
 )
 from segmentation.io.tables import conform, empty
+from segmentation.io.values import finite_or_none, python_scalar
 
 NOT_AVAILABLE = "not available: no known classes for these customers (real data)"
-
-
-@dataclass
-class EvaluationInput:
-    """The kept model's data, aligned: row i of ``matrix`` is customer ``customer_ids[i]``."""
-
-    model: dict[str, Any]
-    settings: SegmentationSettings
-    spec: CandidateSpec
-    random_state: int
-    customer_ids: np.ndarray
-    matrix: np.ndarray
-    labels: np.ndarray  # 0-based positions in segment_ids
-    segment_ids: np.ndarray  # the model's segment ids in use, ascending (not always 1..k)
-    assignment_rule: str  # how the deployed model labels customers (evaluation.ASSIGNMENT_RULES)
-    n_segments: int
-    n_customers: int  # rows of fct_customer_features
-
-
-def evaluation_key(model: pd.DataFrame, settings: EvaluationSettings) -> str:
-    """Digest of what the refit tables measure: the kept model version and the settings."""
-    version = str(model.iloc[0]["model_version_id"])
-    text = json.dumps([version, settings.to_json()])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def reusable(previous: pd.DataFrame | None, key: str, table: str) -> pd.DataFrame | None:
-    """``previous`` conformed to ``table`` when all its rows were measured under ``key``."""
-    if previous is None or previous.empty or "evaluation_key" not in previous.columns:
-        return None
-    if not (previous["evaluation_key"].astype(str) == key).all():
-        return None
-    try:
-        return conform(previous, table)
-    except ValueError:  # an older layout of the table: measure again
-        return None
-
-
-def _measured_once(
-    table: str,
-    measure: Callable[[EvaluationInput, EvaluationSettings], list[dict[str, Any]]],
-    features: pd.DataFrame,
-    params: pd.DataFrame,
-    model: pd.DataFrame,
-    assignments: pd.DataFrame,
-    settings: EvaluationSettings,
-    previous: pd.DataFrame | None,
-) -> pd.DataFrame:
-    """A refit table: the ``previous`` rows when they were measured under the current
-    evaluation key, else ``measure``'s rows stamped with that key (empty without a model)."""
-    if model.empty or features.empty:
-        return empty(table)
-    key = evaluation_key(model, settings)
-    kept = reusable(previous, key, table)
-    if kept is not None:
-        return kept
-    data = evaluation_input(features, params, model, assignments, settings)
-    if data is None:
-        return empty(table)
-    return conform(pd.DataFrame(measure(data, settings)).assign(evaluation_key=key), table)
-
-
-def evaluation_input(
-    features: pd.DataFrame,
-    params: pd.DataFrame,
-    model: pd.DataFrame,
-    assignments: pd.DataFrame,
-    settings: EvaluationSettings,
-) -> EvaluationInput | None:
-    """Align the tables (None when there is no model to evaluate)."""
-    if model.empty or features.empty:
-        return None
-    if len(model) != 1:
-        raise EvaluationError(f"ml_segment_model has {len(model)} rows; expected one")
-    row = {key: _plain(value) for key, value in model.iloc[0].to_dict().items()}
-    model_settings = SegmentationSettings.from_mapping(row.get("settings_json"))
-    features = features.assign(**{ID_COLUMN: features[ID_COLUMN].astype(str)})
-    features = features.sort_values(ID_COLUMN, kind="stable").reset_index(drop=True)
-    matrix = _prepared_matrix(features, params, model_settings)
-    # ids as Python strings: matching Arrow-backed strings goes value by value (1 s per table at
-    # 100,000 customers), an Index of objects hashes them once
-    assigned = pd.Index(assignments["customer_id"].astype(str).to_numpy(dtype=object))
-    single = ~assigned.duplicated(keep=False)
-    segment_of = pd.Series(
-        assignments["segment_id"].astype("int64").to_numpy()[single], index=assigned[single]
-    )
-    position = segment_of.index.get_indexer(features[ID_COLUMN].to_numpy(dtype=object))
-    keep = position >= 0
-    if not keep.any():
-        raise EvaluationError("no customer of fct_customer_features has exactly one segment")
-    ids = features.loc[keep, ID_COLUMN].to_numpy()
-    segment_ids = segment_of.to_numpy()[position[keep]]
-    n_segments = int(row["n_segments"])
-    # A kept model keeps its segment ids across retrains (registry), so they need not be
-    # 1..k: label i stands for the i-th smallest id in use.
-    in_use = np.unique(segment_ids)
-    if in_use.size > n_segments or in_use.min() < 1:
-        raise EvaluationError(
-            f"ml_customer_assignments uses {in_use.size} segment ids ({in_use.tolist()}), "
-            f"not a model of {n_segments} segments with ids >= 1 (ml_segment_model)"
-        )
-    random_state = settings.random_state
-    if random_state is None:
-        random_state = int(row.get("random_state") or model_settings.random_state)
-    return EvaluationInput(
-        model=row,
-        settings=model_settings,
-        spec=_winner_spec(row, model_settings, len(features)),
-        random_state=random_state,
-        customer_ids=ids,
-        matrix=matrix[keep],
-        labels=np.searchsorted(in_use, segment_ids),
-        segment_ids=in_use,
-        assignment_rule=assignment_rule(assignments),
-        n_segments=n_segments,
-        n_customers=len(features),
-    )
-
-
-def assignment_rule(assignments: pd.DataFrame) -> str:
-    """How the deployed model labels customers, read from ml_customer_assignments.
-
-    ``nearest_representative`` when every customer was assigned to the nearest representative
-    (a kept model scored in SQL), otherwise ``fitted`` (the algorithm's own labels, the engine's
-    deployed partition). Refits are labelled by the same rule, so like is compared with like.
-    """
-    methods = assignments.get("assignment_method")
-    if methods is not None and len(methods) and (methods == "nearest_representative").all():
-        return "nearest_representative"
-    return "fitted"
 
 
 def segment_stability(
@@ -196,7 +72,7 @@ def segment_stability(
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Clusterboot stability of every segment (ml_segment_stability)."""
-    return _measured_once(
+    return measured_once(
         "ml_segment_stability",
         _stability_rows,
         features,
@@ -211,13 +87,13 @@ def segment_stability(
 def _stability_rows(data: EvaluationInput, settings: EvaluationSettings) -> list[dict[str, Any]]:
     """One row per segment of the kept model."""
     boot = settings.bootstrap
-    sample = seeded_sample(len(data.labels), boot.sample_size, _seed(data.random_state, 1))
+    sample = seeded_sample(len(data.labels), boot.sample_size, stage_seed(data.random_state, 1))
     labels = data.labels[sample]
     present = np.unique(labels)
     # Segments are renumbered to those present in the sample (a tiny one may be absent).
     local = np.searchsorted(present, labels)
     result = BootstrapStability(
-        data.spec, boot.resamples, _seed(data.random_state, 2), data.assignment_rule
+        data.spec, boot.resamples, stage_seed(data.random_state, 2), data.assignment_rule
     ).fit(data.matrix[sample], local)
     rows = []
     for segment in range(data.segment_ids.size):
@@ -254,7 +130,7 @@ def prediction_strength(
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Prediction strength of every candidate number of segments (ml_prediction_strength)."""
-    return _measured_once(
+    return measured_once(
         "ml_prediction_strength",
         _strength_rows,
         features,
@@ -270,13 +146,13 @@ def _strength_rows(data: EvaluationInput, settings: EvaluationSettings) -> list[
     """One row per k of the winner's algorithm family."""
     cfg = settings.prediction_strength
     spec, ks = _strength_family(data)
-    sample = seeded_sample(len(data.labels), cfg.sample_size, _seed(data.random_state, 3))
+    sample = seeded_sample(len(data.labels), cfg.sample_size, stage_seed(data.random_state, 3))
     result = PredictionStrength(
         partial(with_clusters, spec),
         ks,
         cfg.splits,
         cfg.threshold,
-        _seed(data.random_state, 4),
+        stage_seed(data.random_state, 4),
         data.assignment_rule,
     ).fit(data.matrix[sample])
     rows = [
@@ -286,9 +162,9 @@ def _strength_rows(data: EvaluationInput, settings: EvaluationSettings) -> list[
             "n_segments": k,
             "splits": cfg.splits,
             "sample_size": int(sample.size),
-            "mean_prediction_strength": _finite(result.mean_[j]),
-            "std_prediction_strength": _finite(result.std_[j]),
-            "min_prediction_strength": _finite(result.min_[j]),
+            "mean_prediction_strength": finite_or_none(result.mean_[j]),
+            "std_prediction_strength": finite_or_none(result.std_[j]),
+            "min_prediction_strength": finite_or_none(result.min_[j]),
             "threshold": cfg.threshold,
             "is_supported": bool(np.isfinite(result.mean_[j]) and result.mean_[j] >= cfg.threshold),
             "is_largest_supported": k == result.supported_k_,
@@ -308,7 +184,7 @@ def seed_agreement(
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The winner refitted with every configured seed (ml_seed_agreement)."""
-    return _measured_once(
+    return measured_once(
         "ml_seed_agreement", _seed_rows, features, params, model, assignments, settings, previous
     )
 
@@ -316,7 +192,7 @@ def seed_agreement(
 def _seed_rows(data: EvaluationInput, settings: EvaluationSettings) -> list[dict[str, Any]]:
     """One row per configured seed."""
     cfg = settings.seed_agreement
-    sample = seeded_sample(len(data.labels), cfg.sample_size, _seed(data.random_state, 5))
+    sample = seeded_sample(len(data.labels), cfg.sample_size, stage_seed(data.random_state, 5))
     result = SeedAgreement(data.spec, cfg.seeds, data.assignment_rule).fit(
         data.matrix[sample], data.labels[sample]
     )
@@ -330,8 +206,8 @@ def _seed_rows(data: EvaluationInput, settings: EvaluationSettings) -> list[dict
                 "seed": seed,
                 "sample_size": int(sample.size),
                 "n_segments_found": int(result.n_clusters_[i]),
-                "noise_share": _finite(result.noise_shares_[i]),
-                "adjusted_rand_index_vs_model": _finite(result.ari_vs_reference_[i]),
+                "noise_share": finite_or_none(result.noise_shares_[i]),
+                "adjusted_rand_index_vs_model": finite_or_none(result.ari_vs_reference_[i]),
                 "mean_adjusted_rand_index_vs_other_seeds": float(others.mean())
                 if others.size
                 else None,
@@ -407,7 +283,7 @@ def segment_evaluation(
         return empty("ml_segment_evaluation")
     if callable(archetypes):
         archetypes = archetypes()
-    row = {key: _plain(value) for key, value in model.iloc[0].to_dict().items()}
+    row = {key: python_scalar(value) for key, value in model.iloc[0].to_dict().items()}
     model_settings = SegmentationSettings.from_mapping(row.get("settings_json"))
     random_state = settings.random_state
     if random_state is None:
@@ -519,32 +395,6 @@ def run_evaluation(
 # -- internals ----------------------------------------------------------------------------
 
 
-def _seed(random_state: int, stage: int) -> int:
-    """A seed per stage derived from the evaluation seed (stages draw independent samples)."""
-    return int(np.random.SeedSequence([random_state, stage]).generate_state(1)[0] % (2**31 - 1))
-
-
-def _prepared_matrix(
-    features: pd.DataFrame, params: pd.DataFrame, settings: SegmentationSettings
-) -> np.ndarray:
-    """The model's input matrix: the stored transform re-applied (refit for quantile/PCA)."""
-    if len(params) and bool(params["is_sql_scorable"].astype(bool).all()):
-        preparer = FeaturePreparer.from_params(params, settings.preparation, settings.random_state)
-    else:
-        preparer = FeaturePreparer(settings.preparation, settings.random_state).fit(features)
-    return preparer.transform(features)
-
-
-def _winner_spec(row: dict[str, Any], settings: SegmentationSettings, n_rows: int):
-    for spec in candidate_grid(settings, n_rows):
-        if spec.candidate_id == row["candidate_id"]:
-            return spec
-    raise EvaluationError(
-        f"the kept model's candidate {row['candidate_id']} is not among the candidates of its "
-        "own settings (ml_segment_model.settings_json); rebuild the model"
-    )
-
-
 def _strength_family(data: EvaluationInput) -> tuple[CandidateSpec, list[int]]:
     """The winner's configuration and its k range; K-Means for density winners."""
     selection = data.settings.selection
@@ -632,13 +482,3 @@ def _pairwise_min(seeds: pd.DataFrame) -> float | None:
 def _mean(values: pd.Series) -> float | None:
     values = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
     return float(values.mean()) if len(values) else None
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if value is not None and np.isfinite(value) else None
-
-
-def _plain(value: object) -> object:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value

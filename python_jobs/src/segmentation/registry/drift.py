@@ -146,69 +146,19 @@ class Decision:
 
 def decide(signals: Signals | None, policy: RetrainingPolicy, requested: bool) -> Decision:
     """Apply ``policy`` to ``signals`` (None: no kept model yet). Every rule is reported."""
-    rules: list[dict[str, Any]] = []
-
-    def rule(name: str, observed: float | None, threshold: float | None, hit: bool, detail: str):
-        rules.append(
-            {
-                "rule_name": name,
-                "description": RULE_DESCRIPTIONS[name],
-                "observed_value": observed,
-                "threshold": threshold,
-                "is_triggered": bool(hit),
-                "detail": detail,
-            }
-        )
-
-    rule("requested", float(requested), 1.0, requested, "retrain var is true" if requested else "")
-    rule("first_model", None, None, signals is None, "empty registry" if signals is None else "")
+    first = signals is None
+    rules = [
+        _rule(
+            "requested",
+            float(requested),
+            1.0,
+            requested,
+            "retrain var is true" if requested else "",
+        ),
+        _rule("first_model", None, None, first, "empty registry" if first else ""),
+    ]
     if signals is not None:
-        unusable = signals.unusable_reason
-        rule("model_unusable", None, None, unusable is not None, unusable or "")
-        changed = signals.settings_changed and policy.retrain_on_settings_change
-        rule(
-            "settings_changed",
-            float(signals.settings_changed),
-            None,
-            changed,
-            "segmentation settings differ from the kept model's"
-            if signals.settings_changed
-            else "",
-        )
-        counted = [f for f in signals.feature_psi if counts_for_policy(f["feature_name"], policy)]
-        drifted = [f for f in counted if f["psi"] > policy.max_feature_psi]
-        worst = max((f["psi"] for f in counted), default=None)
-        rule(
-            "feature_drift",
-            worst,
-            policy.max_feature_psi,
-            bool(drifted),
-            ", ".join(f"{f['feature_name']} PSI {f['psi']:.3f}" for f in drifted),
-        )
-        size = signals.segment_size_psi
-        rule(
-            "segment_size_drift",
-            size,
-            policy.max_segment_size_psi,
-            size is not None and size > policy.max_segment_size_psi,
-            "" if size is None else f"segment-size PSI {size:.3f}",
-        )
-        ari = signals.stability_ari
-        rule(
-            "low_stability",
-            ari,
-            policy.min_stability_ari,
-            ari is not None and ari < policy.min_stability_ari,
-            "" if ari is None else f"ARI kept vs fresh fit {ari:.3f}",
-        )
-        age = signals.model_age_days
-        rule(
-            "model_age",
-            None if age is None else float(age),
-            float(policy.max_model_age_days),
-            age is not None and age > policy.max_model_age_days,
-            "" if age is None else f"{age} days since the training as-of date",
-        )
+        rules += _signal_rules(signals, policy)
     fired = [r for r in rules if r["is_triggered"]]
     codes = tuple(r["rule_name"] for r in fired)
     if fired:
@@ -216,6 +166,72 @@ def decide(signals: Signals | None, policy: RetrainingPolicy, requested: bool) -
     else:
         reason = "kept: every signal within the retraining policy"
     return Decision(bool(fired), codes, reason, tuple(rules))
+
+
+def _rule(
+    name: str, observed: float | None, threshold: float | None, hit: bool, detail: str
+) -> dict[str, Any]:
+    """One rule's row: what it measured, against what, whether it fired and why."""
+    return {
+        "rule_name": name,
+        "description": RULE_DESCRIPTIONS[name],
+        "observed_value": observed,
+        "threshold": threshold,
+        "is_triggered": bool(hit),
+        "detail": detail,
+    }
+
+
+def _signal_rules(signals: Signals, policy: RetrainingPolicy) -> list[dict[str, Any]]:
+    """The rules that read the kept model's signals, in :data:`RULES` order."""
+    unusable = signals.unusable_reason
+    changed = signals.settings_changed
+    size, ari, age = signals.segment_size_psi, signals.stability_ari, signals.model_age_days
+    return [
+        _rule("model_unusable", None, None, unusable is not None, unusable or ""),
+        _rule(
+            "settings_changed",
+            float(changed),
+            None,
+            changed and policy.retrain_on_settings_change,
+            "segmentation settings differ from the kept model's" if changed else "",
+        ),
+        _feature_drift_rule(signals, policy),
+        _rule(
+            "segment_size_drift",
+            size,
+            policy.max_segment_size_psi,
+            size is not None and size > policy.max_segment_size_psi,
+            "" if size is None else f"segment-size PSI {size:.3f}",
+        ),
+        _rule(
+            "low_stability",
+            ari,
+            policy.min_stability_ari,
+            ari is not None and ari < policy.min_stability_ari,
+            "" if ari is None else f"ARI kept vs fresh fit {ari:.3f}",
+        ),
+        _rule(
+            "model_age",
+            None if age is None else float(age),
+            float(policy.max_model_age_days),
+            age is not None and age > policy.max_model_age_days,
+            "" if age is None else f"{age} days since the training as-of date",
+        ),
+    ]
+
+
+def _feature_drift_rule(signals: Signals, policy: RetrainingPolicy) -> dict[str, Any]:
+    """Fires when a feature that counts for the policy drifted beyond max_feature_psi."""
+    counted = [f for f in signals.feature_psi if counts_for_policy(f["feature_name"], policy)]
+    drifted = [f for f in counted if f["psi"] > policy.max_feature_psi]
+    return _rule(
+        "feature_drift",
+        max((f["psi"] for f in counted), default=None),
+        policy.max_feature_psi,
+        bool(drifted),
+        ", ".join(f"{f['feature_name']} PSI {f['psi']:.3f}" for f in drifted),
+    )
 
 
 def counts_for_policy(feature: str, policy: RetrainingPolicy) -> bool:

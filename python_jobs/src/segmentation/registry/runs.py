@@ -33,9 +33,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,77 +44,29 @@ from segmentation.config.retraining import RetrainingPolicy
 from segmentation.config.segmentation import SegmentationSettings
 from segmentation.engine import fit as engine
 from segmentation.engine import scoring
-from segmentation.engine.fit import SegmentationInputError
-from segmentation.io import tables
+from segmentation.engine.inputs import (
+    SegmentationInputError,
+    as_of_date,
+    canonical,
+    input_fingerprint,
+)
 from segmentation.io.tables import conform, empty
+from segmentation.io.values import json_ready
+from segmentation.registry.artifact import (
+    ModelArtifact,
+    json_row,
+    kept_artifact,
+    sorted_runs,
+    training_runs,
+)
 from segmentation.registry.drift import (
     Decision,
     Signals,
-    counts_for_policy,
     decide,
     feature_psi_rows,
     profile_rows,
     segment_size_rows,
 )
-
-ARTIFACT_FORMAT = 1
-
-
-class RegistryError(ValueError):
-    """The registry log is inconsistent (e.g. a run names a version nobody trained)."""
-
-
-# -- the fitted model as data ----------------------------------------------------------------
-
-
-@dataclass
-class ModelArtifact:
-    """Everything needed to score with, describe and compare one model version."""
-
-    model: dict[str, Any]  # one row of ml_model_registry
-    params: pd.DataFrame  # ml_feature_transform_params columns
-    representatives: pd.DataFrame  # ml_segment_representatives columns
-    bins: pd.DataFrame  # ml_registry_feature_bins columns
-    lineage: pd.DataFrame  # ml_segment_lineage columns
-    candidates: pd.DataFrame  # ml_model_candidates columns
-    agreement: pd.DataFrame  # ml_algorithm_agreement columns
-
-    _PARTS = {
-        "params": "ml_feature_transform_params",
-        "representatives": "ml_segment_representatives",
-        "bins": "ml_registry_feature_bins",
-        "lineage": "ml_segment_lineage",
-        "candidates": "ml_model_candidates",
-        "agreement": "ml_algorithm_agreement",
-    }
-
-    @property
-    def version(self) -> str:
-        return str(self.model["model_version_id"])
-
-    @property
-    def training_shares(self) -> dict[int, float]:
-        kept = self.lineage[self.lineage["status"] != "retired"]
-        return {
-            int(row.segment_id): float(row.training_customer_share)
-            for row in kept.itertuples(index=False)
-        }
-
-    def to_json(self) -> str:
-        """Canonical JSON; floats keep every digit (Python's repr), so scores do not move."""
-        payload = {"format": ARTIFACT_FORMAT, "model": _plain_dict(self.model)}
-        for part in self._PARTS:
-            payload[part] = _records(getattr(self, part))
-        return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> ModelArtifact:
-        payload = json.loads(text)
-        if payload.get("format") != ARTIFACT_FORMAT:
-            raise RegistryError(f"model_json has format {payload.get('format')!r}; expected 1")
-        parts = {part: _frame(payload.get(part) or [], table) for part, table in cls._PARTS.items()}
-        return cls(model=dict(payload["model"]), **parts)
-
 
 # -- the run ---------------------------------------------------------------------------------
 
@@ -131,12 +80,12 @@ def registry_run(
     now: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """The row(s) to append to ml_registry_runs for this build: none or one (see module doc)."""
-    features = engine.canonical(features)
+    features = canonical(features)
     if features.empty:
         return empty("ml_registry_runs")
     require_scorable(settings)
-    runs = _sorted_runs(previous_runs)
-    fingerprint = engine.input_fingerprint(
+    runs = sorted_runs(previous_runs)
+    fingerprint = input_fingerprint(
         features, settings, policy.to_json(), f"retrain={bool(retrain_requested)}"
     )
     if len(runs) and runs.iloc[-1]["input_fingerprint"] == fingerprint:
@@ -147,7 +96,7 @@ def registry_run(
     run_id = int(runs["run_id"].max()) + 1 if len(runs) else 1
     artifact = None
     if decision.retrain:
-        number = int(_training_runs(runs)["run_id"].size) + 1
+        number = int(training_runs(runs)["run_id"].size) + 1
         artifact = train_version(features, settings, policy, incumbent, run_id, number, decision)
     kept = artifact or incumbent
     assert kept is not None  # decide() always retrains without an incumbent
@@ -169,8 +118,8 @@ def registry_run(
         "policy_json": policy.to_json(),
         "signals_json": json.dumps(
             {
-                "signals": None if signals is None else _plain_value(signals.to_dict()),
-                "rules": _plain_value(list(decision.rules)),
+                "signals": None if signals is None else json_ready(signals.to_dict()),
+                "rules": json_ready(list(decision.rules)),
             },
             sort_keys=True,
             allow_nan=False,
@@ -193,18 +142,6 @@ def require_scorable(settings: SegmentationSettings) -> None:
         )
 
 
-def as_of_date(features: pd.DataFrame) -> dt.date | None:
-    """The single as-of date of the feature rows (None when the column is absent)."""
-    if "as_of_date" not in features.columns:
-        return None
-    values = features["as_of_date"].dropna().unique()
-    if len(values) > 1:
-        raise SegmentationInputError(
-            f"fct_customer_features mixes {len(values)} as_of_date values; expected one"
-        )
-    return pd.Timestamp(values[0]).date() if len(values) else None
-
-
 def measure(
     features: pd.DataFrame,
     incumbent: ModelArtifact,
@@ -212,7 +149,7 @@ def measure(
     policy: RetrainingPolicy,
 ) -> Signals:
     """The policy's signals for the kept model ``incumbent`` on the current customers."""
-    features = engine.canonical(features)
+    features = canonical(features)
     model = incumbent.model
     changed = settings.to_json() != model.get("settings_json")
     age = None
@@ -271,7 +208,7 @@ def train_version(
     decision: Decision,
 ) -> ModelArtifact:
     """Search the candidates, fit the winner and give its segments their stable ids."""
-    features = engine.canonical(features)
+    features = canonical(features)
     result = engine.run_segmentation(features, settings)
     params, reps = result.params, result.representatives
     provisional = scoring.score(features, params, reps)
@@ -324,7 +261,7 @@ def train_version(
     }
     bins = pd.DataFrame(profile_rows(values, policy.psi_bins)).assign(model_version_id=version)
     artifact = ModelArtifact(
-        model=_plain_dict(conform(pd.DataFrame([model]), "ml_model_registry").iloc[0].to_dict()),
+        model=json_row(conform(pd.DataFrame([model]), "ml_model_registry").iloc[0].to_dict()),
         params=params,
         representatives=conform(reps, "ml_segment_representatives"),
         bins=conform(bins, "ml_registry_feature_bins"),
@@ -379,206 +316,6 @@ def _max_id(artifact: ModelArtifact) -> int:
     if value is None or pd.isna(value):
         return int(artifact.representatives["segment_id"].max())
     return int(value)
-
-
-# -- reading the log -------------------------------------------------------------------------
-
-
-def _sorted_runs(runs: pd.DataFrame | None) -> pd.DataFrame:
-    if runs is None or len(runs) == 0:
-        return empty("ml_registry_runs")
-    missing = [name for name in tables.SCHEMAS["ml_registry_runs"] if name not in runs.columns]
-    if missing:
-        raise RegistryError(f"ml_registry_runs lacks column(s) {missing}")
-    return runs.sort_values("run_id", kind="stable").reset_index(drop=True)
-
-
-def _training_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    return runs[runs["is_training_run"].astype(bool)]
-
-
-def artifacts(runs: pd.DataFrame | None) -> list[tuple[int, ModelArtifact]]:
-    """(run id, artifact) of every training run, oldest first."""
-    runs = _sorted_runs(runs)
-    return [
-        (int(row.run_id), ModelArtifact.from_json(row.model_json))
-        for row in _training_runs(runs).itertuples(index=False)
-    ]
-
-
-def kept_artifact(runs: pd.DataFrame | None) -> ModelArtifact | None:
-    """The model kept after the latest run (None for an empty registry)."""
-    runs = _sorted_runs(runs)
-    if len(runs) == 0:
-        return None
-    version = runs.iloc[-1]["model_version_id"]
-    trained = _training_runs(runs)
-    rows = trained[trained["model_version_id"] == version]
-    if len(rows) == 0:
-        raise RegistryError(f"ml_registry_runs keeps {version}, but no run trained it")
-    return ModelArtifact.from_json(rows.iloc[-1]["model_json"])
-
-
-def _concat(frames: list[pd.DataFrame], table: str) -> pd.DataFrame:
-    frames = [frame for frame in frames if len(frame)]
-    if not frames:
-        return empty(table)
-    return conform(pd.concat(frames, ignore_index=True), table)
-
-
-def model_registry(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """ml_model_registry: one row per model version ever trained."""
-    rows = [pd.DataFrame([artifact.model]) for _, artifact in artifacts(runs)]
-    return _concat(rows, "ml_model_registry")
-
-
-def registry_transform_params(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """ml_registry_transform_params: the transform of every version, per feature."""
-    frames = [a.params.assign(model_version_id=a.version) for _, a in artifacts(runs)]
-    return _concat(frames, "ml_registry_transform_params")
-
-
-def registry_representatives(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """ml_registry_representatives: every version's representatives."""
-    return _concat([a.representatives for _, a in artifacts(runs)], "ml_registry_representatives")
-
-
-def registry_feature_bins(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """ml_registry_feature_bins: every version's training bins (the PSI reference)."""
-    return _concat([a.bins for _, a in artifacts(runs)], "ml_registry_feature_bins")
-
-
-def segment_lineage(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """ml_segment_lineage: per version, its segments (first/kept/new) and the retired ones."""
-    return _concat([a.lineage for _, a in artifacts(runs)], "ml_segment_lineage")
-
-
-def current_model(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """ml_segment_model: the kept model's record (one row; none for an empty registry)."""
-    artifact = kept_artifact(runs)
-    if artifact is None:
-        return empty("ml_model_registry")
-    return conform(pd.DataFrame([artifact.model]), "ml_model_registry")
-
-
-def current_part(runs: pd.DataFrame | None, part: str) -> pd.DataFrame:
-    """One part of the kept model (params, representatives, candidates or agreement)."""
-    table = ModelArtifact._PARTS[part]
-    artifact = kept_artifact(runs)
-    if artifact is None:
-        return empty(table)
-    return conform(getattr(artifact, part), table)
-
-
-# -- monitoring ------------------------------------------------------------------------------
-
-
-def _run_signals(runs: pd.DataFrame | None) -> list[tuple[pd.Series, dict[str, Any], bool]]:
-    runs = _sorted_runs(runs)
-    latest = int(runs["run_id"].max()) if len(runs) else None
-    return [
-        (row, json.loads(row["signals_json"] or "{}"), int(row["run_id"]) == latest)
-        for _, row in runs.iterrows()
-    ]
-
-
-def feature_drift(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """mon_feature_drift: PSI per run and feature of the model kept before the run."""
-    rows = []
-    for run, payload, latest in _run_signals(runs):
-        signals = payload.get("signals") or {}
-        policy = RetrainingPolicy.from_mapping(run["policy_json"])
-        for item in signals.get("feature_psi") or []:
-            rows.append(
-                {
-                    "run_id": run["run_id"],
-                    "as_of_date": run["as_of_date"],
-                    "model_version_id": run["incumbent_model_version_id"],
-                    "feature_name": item["feature_name"],
-                    "psi": item["psi"],
-                    "psi_band": item["psi_band"],
-                    "max_feature_psi": policy.max_feature_psi,
-                    "is_above_threshold": item["psi"] > policy.max_feature_psi,
-                    "counts_for_policy": counts_for_policy(item["feature_name"], policy),
-                    "n_bins": item["n_bins"],
-                    "is_latest_run": latest,
-                }
-            )
-    return _frame(rows, "mon_feature_drift")
-
-
-def segment_size_drift(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """mon_segment_size_drift: per run and segment, training vs current share."""
-    rows = []
-    for run, payload, latest in _run_signals(runs):
-        signals = payload.get("signals") or {}
-        for item in signals.get("segment_sizes") or []:
-            rows.append(
-                {
-                    "run_id": run["run_id"],
-                    "as_of_date": run["as_of_date"],
-                    "model_version_id": run["incumbent_model_version_id"],
-                    **item,
-                    "share_change": item["current_share"] - item["training_share"],
-                    "segment_size_psi": signals.get("segment_size_psi"),
-                    "is_latest_run": latest,
-                }
-            )
-    return _frame(rows, "mon_segment_size_drift")
-
-
-def retraining_policy(runs: pd.DataFrame | None) -> pd.DataFrame:
-    """mon_retraining_policy: per run, every rule of the policy, its figures and outcome."""
-    rows = []
-    for run, payload, latest in _run_signals(runs):
-        for item in payload.get("rules") or []:
-            rows.append(
-                {
-                    "run_id": run["run_id"],
-                    "as_of_date": run["as_of_date"],
-                    "model_version_id": run["incumbent_model_version_id"],
-                    "decision": run["decision"],
-                    **item,
-                    "is_latest_run": latest,
-                }
-            )
-    return _frame(rows, "mon_retraining_policy")
-
-
-# -- plain values ----------------------------------------------------------------------------
-
-
-def _frame(records: list[dict[str, Any]], table: str) -> pd.DataFrame:
-    if not records:
-        return empty(table)
-    return conform(pd.DataFrame(records), table)
-
-
-def _plain_value(value: Any) -> Any:
-    """JSON-safe: NaN -> None, numpy scalars -> Python, dates -> ISO text."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_value(v) for v in value]
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def _plain_dict(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(key): _plain_value(value) for key, value in values.items()}
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_plain_dict(row) for row in frame.to_dict("records")]
 
 
 def _date(value: Any) -> dt.date | None:
