@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/registry.py (feature_drift).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import feature_drift
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.monitoring import feature_drift
 
 
 def model(dbt, session):

@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/registry.py (retraining_policy).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import retraining_policy
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.monitoring import retraining_policy
 
 
 def model(dbt, session):

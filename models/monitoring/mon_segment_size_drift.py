@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/registry.py (segment_size_drift).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import segment_size_drift
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.monitoring import segment_size_drift
 
 
 def model(dbt, session):

@@ -3,9 +3,9 @@
 Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.customer_evaluation).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.evaluation_settings import EvaluationSettings
-from segmentation.evaluation_tables import customer_evaluation
+from segmentation.config.evaluation import EvaluationSettings
+from segmentation.evaluation.tables import customer_evaluation
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

@@ -3,9 +3,9 @@
 Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.seed_agreement).
 """
 
-from segmentation.dbt_io import existing_rows, to_pandas
-from segmentation.evaluation_settings import EvaluationSettings
-from segmentation.evaluation_tables import seed_agreement
+from segmentation.config.evaluation import EvaluationSettings
+from segmentation.evaluation.tables import seed_agreement
+from segmentation.io.dbt_io import existing_rows, to_pandas
 
 
 def model(dbt, session):

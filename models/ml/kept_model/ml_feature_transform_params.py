@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/registry.py (current_part).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import current_part
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.tables import current_part
 
 
 def model(dbt, session):

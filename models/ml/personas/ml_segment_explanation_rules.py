@@ -3,9 +3,9 @@
 Logic: python_jobs/src/segmentation/explain.py.
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.explain import explanation_rules
-from segmentation.settings import SegmentationSettings
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.describe.explain import explanation_rules
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

@@ -3,8 +3,9 @@
 Logic: python_jobs/src/segmentation/personas.py; rules: the seed persona_rules.
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.personas import parse_rules, segment_personas
+from segmentation.describe.persona_rules import parse_rules
+from segmentation.describe.personas import segment_personas
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/profiles.py.
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.profiles import segment_feature_profiles
+from segmentation.describe.profiles import segment_feature_profiles
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

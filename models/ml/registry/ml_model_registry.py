@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/registry.py (model_registry).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import model_registry
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.tables import model_registry
 
 
 def model(dbt, session):

@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/registry.py (registry_feature_bins).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import registry_feature_bins
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.tables import registry_feature_bins
 
 
 def model(dbt, session):

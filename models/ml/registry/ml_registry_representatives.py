@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/registry.py (registry_representatives).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import registry_representatives
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.tables import registry_representatives
 
 
 def model(dbt, session):

@@ -4,10 +4,10 @@ Incremental and never rebuilt (full_refresh=False): `dbt build --full-refresh` k
 Logic: python_jobs/src/segmentation/registry.py (registry_run: policy, retrain, stable ids).
 """
 
-from segmentation.dbt_io import existing_rows, to_pandas
-from segmentation.drift import RetrainingPolicy, parse_flag
-from segmentation.registry import registry_run
-from segmentation.settings import SegmentationSettings
+from segmentation.config.retraining import RetrainingPolicy, parse_flag
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.io.dbt_io import existing_rows, to_pandas
+from segmentation.registry.runs import registry_run
 
 
 def model(dbt, session):

@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/registry.py (registry_transform_params).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import registry_transform_params
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.tables import registry_transform_params
 
 
 def model(dbt, session):

@@ -6,7 +6,7 @@ takes to import scikit-learn. Logic: python_jobs/src/segmentation/engine.py
 (runtime_environment).
 """
 
-from segmentation.engine import runtime_environment
+from segmentation.engine.environment import runtime_environment
 
 
 def model(dbt, session):

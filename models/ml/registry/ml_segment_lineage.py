@@ -3,8 +3,8 @@
 Logic: python_jobs/src/segmentation/registry.py (segment_lineage).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import segment_lineage
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.tables import segment_lineage
 
 
 def model(dbt, session):
