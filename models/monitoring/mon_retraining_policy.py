@@ -1,6 +1,6 @@
 """Every retraining-policy rule per scoring run, with its figures, from the registry log.
 
-Logic: python_jobs/src/segmentation/registry.py (retraining_policy).
+Logic: python_jobs/src/segmentation/registry/monitoring.py (retraining_policy).
 """
 
 from segmentation.io.dbt_io import to_pandas

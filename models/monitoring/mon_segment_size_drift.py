@@ -1,6 +1,6 @@
 """Segment-size drift per scoring run and segment, from the registry log.
 
-Logic: python_jobs/src/segmentation/registry.py (segment_size_drift).
+Logic: python_jobs/src/segmentation/registry/monitoring.py (segment_size_drift).
 """
 
 from segmentation.io.dbt_io import to_pandas

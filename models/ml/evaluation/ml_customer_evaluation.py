@@ -1,6 +1,7 @@
 """How well every customer fits its segment: distances, margin and silhouette.
 
-Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.customer_evaluation).
+Logic: python_jobs/src/segmentation/evaluation/metrics.py (through evaluation/tables.py
+customer_evaluation).
 """
 
 from segmentation.config.evaluation import EvaluationSettings

@@ -1,6 +1,7 @@
 """Prediction strength of every candidate number of segments (a cross-validation of k).
 
-Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.prediction_strength).
+Logic: python_jobs/src/segmentation/evaluation/metrics.py (through evaluation/tables.py
+prediction_strength).
 """
 
 from segmentation.config.evaluation import EvaluationSettings

@@ -1,6 +1,7 @@
 """Agreement of the winner refitted with other seeds (adjusted Rand index).
 
-Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.seed_agreement).
+Logic: python_jobs/src/segmentation/evaluation/metrics.py (through evaluation/tables.py
+seed_agreement).
 """
 
 from segmentation.config.evaluation import EvaluationSettings

@@ -1,6 +1,6 @@
 """One row summarising the evaluation of the kept model; the quality gates test this table.
 
-Logic: python_jobs/src/segmentation/evaluation_tables.py (segment_evaluation).
+Logic: python_jobs/src/segmentation/evaluation/tables.py (segment_evaluation).
 """
 
 from segmentation.config.evaluation import EvaluationSettings

@@ -1,6 +1,7 @@
 """Bootstrap (clusterboot) stability of every segment of the kept model.
 
-Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.segment_stability).
+Logic: python_jobs/src/segmentation/evaluation/metrics.py (through evaluation/tables.py
+segment_stability).
 """
 
 from segmentation.config.evaluation import EvaluationSettings

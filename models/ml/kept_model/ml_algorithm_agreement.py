@@ -1,6 +1,6 @@
 """Adjusted Rand index between the best partitions of each pair of algorithms at training.
 
-Logic: python_jobs/src/segmentation/registry.py (current_part).
+Logic: python_jobs/src/segmentation/registry/tables.py (current_part).
 """
 
 from segmentation.io.dbt_io import to_pandas

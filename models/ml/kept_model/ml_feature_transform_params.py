@@ -1,6 +1,6 @@
 """The kept model's feature transformation, one row per configured feature.
 
-Logic: python_jobs/src/segmentation/registry.py (current_part).
+Logic: python_jobs/src/segmentation/registry/tables.py (current_part).
 """
 
 from segmentation.io.dbt_io import to_pandas

@@ -1,6 +1,6 @@
 """The candidates searched when the kept model was trained, with their metrics and the selection.
 
-Logic: python_jobs/src/segmentation/registry.py (current_part).
+Logic: python_jobs/src/segmentation/registry/tables.py (current_part).
 """
 
 from segmentation.io.dbt_io import to_pandas

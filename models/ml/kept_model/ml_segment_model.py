@@ -1,6 +1,6 @@
 """The kept segmentation model: the record of the version in force after the latest run.
 
-Logic: python_jobs/src/segmentation/registry.py (current_model).
+Logic: python_jobs/src/segmentation/registry/tables.py (current_model).
 """
 
 from segmentation.io.dbt_io import to_pandas

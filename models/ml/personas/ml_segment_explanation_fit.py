@@ -1,6 +1,6 @@
 """The surrogate decision tree in one row: its settings and fidelity to the assignments.
 
-Logic: python_jobs/src/segmentation/explain.py.
+Logic: python_jobs/src/segmentation/describe/explain.py.
 """
 
 from segmentation.config.segmentation import SegmentationSettings

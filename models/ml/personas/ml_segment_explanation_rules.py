@@ -1,6 +1,6 @@
 """Readable rules of a shallow surrogate decision tree, one row per leaf.
 
-Logic: python_jobs/src/segmentation/explain.py.
+Logic: python_jobs/src/segmentation/describe/explain.py.
 """
 
 from segmentation.config.segmentation import SegmentationSettings

@@ -1,6 +1,6 @@
 """Every statement a persona makes about its segment, for checking against the profile.
 
-Logic: python_jobs/src/segmentation/personas.py; rules: the seed persona_rules.
+Logic: python_jobs/src/segmentation/describe/personas.py; rules: the seed persona_rules.
 """
 
 from segmentation.describe.persona_rules import parse_rules

@@ -1,6 +1,6 @@
 """The persona of every segment: name, description, reason and recommended action.
 
-Logic: python_jobs/src/segmentation/personas.py; rules: the seed persona_rules.
+Logic: python_jobs/src/segmentation/describe/personas.py; rules: the seed persona_rules.
 """
 
 from segmentation.describe.persona_rules import parse_rules

@@ -1,6 +1,6 @@
 """Every feature of every segment against all customers (segment x feature).
 
-Logic: python_jobs/src/segmentation/profiles.py.
+Logic: python_jobs/src/segmentation/describe/profiles.py.
 """
 
 from segmentation.describe.profiles import segment_feature_profiles

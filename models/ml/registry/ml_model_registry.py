@@ -1,6 +1,6 @@
 """Every model version ever trained, one row each, rebuilt from the registry log.
 
-Logic: python_jobs/src/segmentation/registry.py (model_registry).
+Logic: python_jobs/src/segmentation/registry/tables.py (model_registry).
 """
 
 from segmentation.io.dbt_io import to_pandas

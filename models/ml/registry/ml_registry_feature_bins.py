@@ -1,6 +1,6 @@
 """The training bins of every model version (the PSI reference), from the registry log.
 
-Logic: python_jobs/src/segmentation/registry.py (registry_feature_bins).
+Logic: python_jobs/src/segmentation/registry/tables.py (registry_feature_bins).
 """
 
 from segmentation.io.dbt_io import to_pandas

@@ -1,6 +1,6 @@
 """The representatives of every model version, rebuilt from the registry log.
 
-Logic: python_jobs/src/segmentation/registry.py (registry_representatives).
+Logic: python_jobs/src/segmentation/registry/tables.py (registry_representatives).
 """
 
 from segmentation.io.dbt_io import to_pandas

@@ -1,7 +1,7 @@
 """The registry log: one row per scoring run; training runs carry the fitted model.
 
 Incremental and never rebuilt (full_refresh=False): `dbt build --full-refresh` keeps every row.
-Logic: python_jobs/src/segmentation/registry.py (registry_run: policy, retrain, stable ids).
+Logic: python_jobs/src/segmentation/registry/runs.py (registry_run: policy, retrain, stable ids).
 """
 
 from segmentation.config.retraining import RetrainingPolicy, parse_flag

@@ -1,6 +1,6 @@
 """The feature transform of every model version, rebuilt from the registry log.
 
-Logic: python_jobs/src/segmentation/registry.py (registry_transform_params).
+Logic: python_jobs/src/segmentation/registry/tables.py (registry_transform_params).
 """
 
 from segmentation.io.dbt_io import to_pandas

@@ -2,7 +2,7 @@
 
 It reads no table, so dbt starts it at once, beside the SQL models; loading the clustering
 engine here also spares the first model that fits or scores (ml_registry_runs) the time it
-takes to import scikit-learn. Logic: python_jobs/src/segmentation/engine.py
+takes to import scikit-learn. Logic: python_jobs/src/segmentation/engine/environment.py
 (runtime_environment).
 """
 

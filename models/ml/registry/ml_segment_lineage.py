@@ -1,6 +1,6 @@
 """How each version's segments continue the previous version's, from the registry log.
 
-Logic: python_jobs/src/segmentation/registry.py (segment_lineage).
+Logic: python_jobs/src/segmentation/registry/tables.py (segment_lineage).
 """
 
 from segmentation.io.dbt_io import to_pandas
