@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
 import pytest
-from conftest import run_dbt
+from conftest import REPO_ROOT, run_dbt
 
 pytestmark = pytest.mark.dbt
 
@@ -22,6 +22,9 @@ KEY_TESTS = {"unique_combination_of_columns", "at_most_one_row"}
 # A duration figure such as "0.7 s", "12 seconds" or "3 min": it goes stale with the next
 # change or machine, and persist_docs copies descriptions into the warehouse.
 TIMING = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:ms|s|secs?|seconds?|mins?|minutes?)\b")
+# A path into the package named in the project's text, e.g. describe/{profiles,personas}.py.
+PACKAGE_PATH = re.compile(r"python_jobs/src/segmentation/(?:[\w./]|\{[\w,]+\})*")
+BRACES = re.compile(r"\{([\w,]+)\}")
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +146,35 @@ def test_the_overview_states_the_conventions_it_checks(manifest: dict) -> None:
     assert "## Conventions" in overview
     assert all(f"`{prefix}`" in overview for prefix in prefixes), sorted(prefixes)
     assert Path(__file__).name in overview
+
+
+def _expand(path: str) -> list[str]:
+    """`a/{b,c}.py` -> [`a/b.py`, `a/c.py`]."""
+    match = BRACES.search(path)
+    if not match:
+        return [path.rstrip(".")]
+    return [
+        expanded
+        for choice in match.group(1).split(",")
+        for expanded in _expand(path[: match.start()] + choice + path[match.end() :])
+    ]
+
+
+def test_the_package_paths_the_project_names_exist() -> None:
+    """Descriptions and comments name package modules; a move must not leave them stale."""
+    files = [REPO_ROOT / "dbt_project.yml"] + [
+        path
+        for folder in ("models", "macros", "tests", "seeds", "analyses")
+        for path in sorted((REPO_ROOT / folder).rglob("*"))
+        if path.suffix in {".sql", ".py", ".yml", ".md"}
+    ]
+    named = {
+        (path.relative_to(REPO_ROOT), expanded)
+        for path in files
+        for match in PACKAGE_PATH.finditer(path.read_text())
+        for expanded in _expand(match.group(0))
+    }
+    missing = [
+        f"{where}: {target}" for where, target in sorted(named) if not (REPO_ROOT / target).exists()
+    ]
+    assert len(named) > 20 and not missing, "\n".join(missing)
