@@ -23,6 +23,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "replay": ("segmentation.cli.replay", "backfill: load daily files month by month, build each"),
     "bench": ("segmentation.cli.bench", "measure the pipeline on demo logs of several sizes"),
     "charts": ("segmentation.cli.charts", "draw the segmentation charts for dbt docs"),
+    "digest": ("segmentation.cli.digest", "digest a warehouse's tables; compare two digests"),
 }
 
 
