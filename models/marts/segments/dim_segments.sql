@@ -64,16 +64,14 @@ country_ranking as (
     group by segment_id, primary_country
 ),
 
--- the surrogate tree's leaves for each segment, the most complete rule first
+-- one rule per segment
 explanations as (
     select
         segment_id,
-        {{ dbt.listagg('rule_text', "' OR '", 'order by rule_coverage desc, leaf_id') }}
-            as explanation_rule,
-        sum(segment_customer_count) as explained_customers,
-        sum(customer_count) as predicted_customers
+        rule_text as explanation_rule,
+        segment_customer_count as explained_customers,
+        customer_count as predicted_customers
     from explanation_rules
-    group by segment_id
 ),
 
 feature_columns as (

@@ -1,10 +1,10 @@
-"""Readable rules of a shallow surrogate decision tree, one row per leaf.
+"""One readable rule per segment: at most three conditions on the defining features.
 
-Logic: python_jobs/src/segmentation/describe/explain.py.
+Logic: python_jobs/src/segmentation/describe/rules.py.
 """
 
 from segmentation.config.segmentation import SegmentationSettings
-from segmentation.describe.explain import explanation_rules
+from segmentation.describe.rules import segment_rules
 from segmentation.io.dbt_io import to_pandas
 
 
@@ -13,10 +13,6 @@ def model(dbt, session):
     settings = SegmentationSettings.from_mapping(dbt.config.get("segmentation"))
     features = to_pandas(dbt.ref("fct_customer_features"))
     assignments = to_pandas(dbt.ref("ml_customer_assignments"))
-    return explanation_rules(
-        features,
-        assignments,
-        settings.preparation.features,
-        max_depth=int(dbt.config.get("explanation_tree_max_depth")),
-        random_state=settings.random_state,
+    return segment_rules(
+        features, assignments, settings.preparation.features, random_state=settings.random_state
     )

@@ -12,7 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from segmentation.config.validation import SettingError, VarChecker, canonical_json, is_number
+from segmentation.config.validation import (
+    SettingError,
+    VarChecker,
+    canonical_json,
+    is_integer,
+    is_number,
+)
 
 # Numeric columns of fct_customer_features that may enter the model.
 FEATURE_COLUMNS: tuple[str, ...] = (
@@ -34,6 +40,7 @@ FEATURE_COLUMNS: tuple[str, ...] = (
 
 ALGORITHMS: tuple[str, ...] = ("kmeans", "gaussian_mixture", "agglomerative", "dbscan", "hdbscan")
 SCALERS: tuple[str, ...] = ("standard", "robust", "quantile")
+OBJECTIVES: tuple[str, ...] = ("actionable", "separation")
 LINKAGES: tuple[str, ...] = ("ward", "average", "complete", "single")
 
 # The defaults, documented key by key in dbt_project.yml (a test keeps both in step).
@@ -103,15 +110,30 @@ DEFAULTS: dict[str, Any] = {
     "dbscan": {"min_samples": [10, 25], "eps": None, "fit_sample_size": 3000},
     "hdbscan": {"min_cluster_size": [50, 150], "min_samples": None, "fit_sample_size": 3000},
     "selection": {
+        # actionable: the most segments within target_segments whose every segment is stable
+        # (bootstrap Jaccard >= min_segment_stability) and meets the share rule, ties by
+        # silhouette; when no k in the range is stable, the closest stable k below it.
+        # separation: the best silhouette, ties to fewer segments (stability not measured).
+        "objective": "actionable",
+        "target_segments": [4, 8],
+        # A segment is stable when its mean bootstrap Jaccard reaches this (Hennig: 0.75).
+        "min_segment_stability": 0.75,
+        # Stability during selection: refits on `resamples` bootstrap resamples of a seeded
+        # sample of at most `sample_size` customers (the cost does not grow with customers).
+        "stability": {"resamples": 20, "sample_size": 5000},
         # Silhouette is computed on a seeded sample of this many customers.
         "silhouette_sample_size": 3000,
-        # A candidate qualifies when its smallest segment holds at least this share of customers
+        # Share rule: every segment holds at least min_segment_share of the customers, or is
+        # small but valuable: at least valuable_segment.min_share of the customers and at least
+        # valuable_segment.revenue_ratio times its customer share in revenue share.
         "min_segment_share": 0.03,
+        "valuable_segment": {"min_share": 0.01, "revenue_ratio": 3.0},
         # ... and density methods label at most this share as noise.
         "max_noise_share": 0.25,
         "min_segments": 2,
         "max_segments": 10,
-        # Silhouettes within this distance of the best count as a tie: fewer segments win.
+        # separation objective: silhouettes within this distance of the best count as a tie,
+        # and ties go to fewer segments.
         "silhouette_tie_tolerance": 0.01,
     },
 }
@@ -172,6 +194,13 @@ class SelectionSettings:
     min_segments: int
     max_segments: int
     silhouette_tie_tolerance: float
+    objective: str
+    target_segments: tuple[int, int]
+    min_segment_stability: float
+    stability_resamples: int
+    stability_sample_size: int | None
+    valuable_min_share: float
+    valuable_revenue_ratio: float
 
 
 @dataclass(frozen=True)
@@ -274,6 +303,27 @@ class SegmentationSettings:
                 silhouette_tie_tolerance=_CHECK.number(
                     sel, "silhouette_tie_tolerance", 0.0, 1.0, "selection"
                 ),
+                objective=_CHECK.choice(sel, "objective", OBJECTIVES, "selection"),
+                target_segments=_target_segments(sel),
+                min_segment_stability=_CHECK.number(
+                    sel, "min_segment_stability", 0.0, 1.0, "selection"
+                ),
+                stability_resamples=_CHECK.integer(
+                    sel["stability"], "resamples", 2, prefix="selection.stability"
+                ),
+                stability_sample_size=_CHECK.optional_integer(
+                    sel["stability"], "sample_size", 50, "selection.stability"
+                ),
+                valuable_min_share=_CHECK.number(
+                    sel["valuable_segment"], "min_share", 0.0, 0.5, "selection.valuable_segment"
+                ),
+                valuable_revenue_ratio=_CHECK.number(
+                    sel["valuable_segment"],
+                    "revenue_ratio",
+                    1.0,
+                    None,
+                    "selection.valuable_segment",
+                ),
             ),
             raw=merged,
         )
@@ -289,6 +339,21 @@ class SegmentationSettings:
 def merge_with_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
     """Deep-merge ``values`` over :data:`DEFAULTS`; unknown keys are errors naming the key."""
     return _CHECK.merge(DEFAULTS, values, opaque=("imputation",))
+
+
+def _target_segments(selection: Mapping[str, Any]) -> tuple[int, int]:
+    value = selection["target_segments"]
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(is_integer(k) and k >= 2 for k in value)
+        or value[0] > value[1]
+    ):
+        raise SettingsError(
+            "segmentation.selection.target_segments must be [low, high] with 2 <= low <= high, "
+            f"got {value!r}"
+        )
+    return int(value[0]), int(value[1])
 
 
 def _k_range(values: Mapping[str, Any], prefix: str) -> tuple[int, int]:

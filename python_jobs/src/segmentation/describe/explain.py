@@ -1,20 +1,18 @@
-"""Explaining segments with a shallow surrogate decision tree.
+"""How faithfully a shallow decision tree reproduces the segments, and the readable conditions
+both it and the per-segment rules (:mod:`segmentation.describe.rules`) are written in.
 
-A :class:`SegmentExplainer` fits a small scikit-learn decision tree that predicts each customer's
+A :class:`SegmentExplainer` fits a scikit-learn decision tree that predicts each customer's
 segment from the original features (days, orders, money, shares; NULLs are allowed and routed by
-the tree). Every leaf becomes a readable rule ("orders >= 4 and net revenue > 1,250"), written
-for the segment most of its customers belong to. Its *fidelity* is the share of customers whose
-segment the tree predicts correctly, on all customers and under stratified cross-validation (a
-fresh tree per fold, so the figure is not flattered by the fit).
+the tree). Its *fidelity* is the share of customers whose segment the tree predicts correctly,
+on all customers and under stratified cross-validation (a fresh tree per fold, so the figure is
+not flattered by the fit): how far the segments can be told apart by thresholds at all. The
+readable rule of each segment is a separate, shallower tree (rules.py).
 
 The tree is a description of the clustering, not the clustering itself: segments are assigned by
-the kept model, and a segment no leaf predicts is reported as not explained by the tree.
+the kept model.
 
-dbt tables (models/ml/personas):
-
-- ``ml_segment_explanation_rules``: one row per leaf (:func:`explanation_rules`);
-- ``ml_segment_explanation_fit``: one row with fidelity and tree settings
-  (:func:`explanation_fit`).
+dbt table (models/ml/personas): ``ml_segment_explanation_fit``, one row with fidelity and tree
+settings (:func:`explanation_fit`).
 """
 
 from __future__ import annotations
@@ -56,7 +54,7 @@ class ExplanationInputError(ValueError):
 
 
 @dataclass(frozen=True)
-class _Bounds:
+class Bounds:
     """What a path through the tree says about one feature."""
 
     lower: float | None = None  # value > lower
@@ -72,8 +70,7 @@ class SegmentExplainer:
     Parameters follow scikit-learn: ``max_depth`` (levels of questions), ``min_leaf_share``
     (smallest leaf as a share of customers) and ``random_state``. After :meth:`fit`:
     ``tree_`` (the fitted DecisionTreeClassifier), ``feature_names_``, ``fidelity_`` (accuracy
-    against the assignments on all customers), ``rules_`` (one row per leaf, columns
-    ml_segment_explanation_rules) and ``n_segments_``.
+    against the assignments on all customers) and ``n_segments_``.
     """
 
     def __init__(
@@ -94,7 +91,7 @@ class SegmentExplainer:
             raise ExplanationInputError(f"{len(features)} customers but {len(labels)} segment ids")
         if len(labels) == 0:
             raise ExplanationInputError("no customers to explain")
-        matrix = _matrix(features)
+        matrix = numeric_matrix(features)
         self.feature_names_ = tuple(str(name) for name in features.columns)
         self.has_missing_ = tuple(
             bool(np.isnan(matrix[:, j]).any()) for j in range(matrix.shape[1])
@@ -103,12 +100,11 @@ class SegmentExplainer:
         self.tree_ = self._new_tree().fit(matrix, labels)
         self.n_segments_ = len(np.unique(labels))
         self.fidelity_ = float(np.mean(self.tree_.predict(matrix) == labels))
-        self.rules_ = self._rules(matrix, labels)
         return self
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """The segment the tree predicts for each row of ``features``."""
-        return self.tree_.predict(_matrix(features[list(self.feature_names_)]))
+        return self.tree_.predict(numeric_matrix(features[list(self.feature_names_)]))
 
     def cross_validated_fidelity(
         self,
@@ -123,7 +119,7 @@ class SegmentExplainer:
         many, drawn with ``random_state``, and the smallest leaf keeps its share of the sample.
         """
         labels = np.asarray(segment_ids, dtype="int64")
-        matrix = _matrix(features)
+        matrix = numeric_matrix(features)
         min_samples_leaf = self.min_samples_leaf_
         if len(labels) > sample_size:
             matrix, labels = resample(
@@ -146,14 +142,6 @@ class SegmentExplainer:
             correct += int(np.sum(tree.predict(matrix[test]) == labels[test]))
         return correct / len(labels)
 
-    def leaf_rule(self, leaf: int) -> tuple[str, int]:
-        """Readable conditions leading to ``leaf`` and how many there are."""
-        bounds = self._path_bounds(leaf)
-        parts = [
-            _condition_text(self.feature_names_[j], bound) for j, bound in sorted(bounds.items())
-        ]
-        return (" and ".join(parts) if parts else "all customers"), len(parts)
-
     # -- internals --------------------------------------------------------------------------
 
     def _check_params(self) -> None:
@@ -174,68 +162,48 @@ class SegmentExplainer:
             random_state=self.random_state,
         )
 
-    def _rules(self, matrix: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
-        leaves = self.tree_.apply(matrix)
-        predicted = self.tree_.predict(matrix)
-        sizes = pd.Series(labels).value_counts()
-        rows = []
-        for leaf in np.unique(leaves):
-            inside = leaves == leaf
-            segment = int(predicted[inside][0])
-            hits = int(np.sum(labels[inside] == segment))
-            text, count = self.leaf_rule(int(leaf))
-            rows.append(
-                {
-                    "leaf_id": int(leaf),
-                    "segment_id": segment,
-                    "rule_text": text,
-                    "condition_count": count,
-                    "customer_count": int(inside.sum()),
-                    "segment_customer_count": hits,
-                    "rule_precision": hits / int(inside.sum()),
-                    "rule_coverage": hits / int(sizes[segment]),
-                }
-            )
-        frame = pd.DataFrame(rows).sort_values(
-            ["segment_id", "rule_coverage", "leaf_id"], ascending=[True, False, True]
-        )
-        return conform(frame, "ml_segment_explanation_rules")
 
-    def _path_bounds(self, leaf: int) -> dict[int, _Bounds]:
-        tree = self.tree_.tree_
-        parent: dict[int, tuple[int, bool]] = {}
-        for node in range(tree.node_count):
-            if tree.children_left[node] != -1:
-                parent[int(tree.children_left[node])] = (node, True)
-                parent[int(tree.children_right[node])] = (node, False)
-        steps = []
-        node = leaf
-        while node in parent:
-            node, went_left = parent[node]
-            steps.append((node, went_left))
-        bounds: dict[int, _Bounds] = {}
-        missing_left = getattr(tree, "missing_go_to_left", None)
-        for node, went_left in reversed(steps):
-            j = int(tree.feature[node])
-            threshold = float(tree.threshold[node])
-            old = bounds.get(j, _Bounds(missing="allowed" if self.has_missing_[j] else None))
-            lower, upper, missing = old.lower, old.upper, old.missing
-            if math.isinf(threshold):
-                # a split of customers with a value (left) from those without one (right)
-                missing = "excluded" if went_left else "only"
+def path_bounds(
+    tree: DecisionTreeClassifier, leaf: int, has_missing: Sequence[bool]
+) -> dict[int, Bounds]:
+    """What the path from the root to ``leaf`` says about each feature (by column index);
+    ``has_missing[j]``: whether feature j has NULLs at all."""
+    nodes = tree.tree_
+    parent: dict[int, tuple[int, bool]] = {}
+    for node in range(nodes.node_count):
+        if nodes.children_left[node] != -1:
+            parent[int(nodes.children_left[node])] = (node, True)
+            parent[int(nodes.children_right[node])] = (node, False)
+    steps = []
+    node = leaf
+    while node in parent:
+        node, went_left = parent[node]
+        steps.append((node, went_left))
+    bounds: dict[int, Bounds] = {}
+    missing_left = getattr(nodes, "missing_go_to_left", None)
+    for node, went_left in reversed(steps):
+        j = int(nodes.feature[node])
+        threshold = float(nodes.threshold[node])
+        old = bounds.get(j, Bounds(missing="allowed" if has_missing[j] else None))
+        lower, upper, missing = old.lower, old.upper, old.missing
+        if math.isinf(threshold):
+            # a split of customers with a value (left) from those without one (right)
+            missing = "excluded" if went_left else "only"
+        else:
+            if went_left:
+                upper = threshold if upper is None else min(upper, threshold)
             else:
-                if went_left:
-                    upper = threshold if upper is None else min(upper, threshold)
-                else:
-                    lower = threshold if lower is None else max(lower, threshold)
-                nulls_follow = missing_left is not None and bool(missing_left[node]) == went_left
-                if missing == "allowed" and not nulls_follow:
-                    missing = "excluded"
-            bounds[j] = _Bounds(lower, upper, missing)
-        return bounds
+                lower = threshold if lower is None else max(lower, threshold)
+            nulls_follow = missing_left is not None and bool(missing_left[node]) == went_left
+            if missing == "allowed" and not nulls_follow:
+                missing = "excluded"
+        bounds[j] = Bounds(lower, upper, missing)
+    return bounds
 
 
-def _matrix(features: pd.DataFrame) -> np.ndarray:
+def numeric_matrix(features: pd.DataFrame) -> np.ndarray:
+    """The features as a float matrix (NULL as NaN); non-numeric or infinite values raise
+    :class:`ExplanationInputError` naming the column."""
     try:
         matrix = features.apply(pd.to_numeric, errors="raise").to_numpy(dtype="float64")
     except (ValueError, TypeError) as error:
@@ -246,7 +214,30 @@ def _matrix(features: pd.DataFrame) -> np.ndarray:
     return matrix
 
 
-def _condition_text(feature: str, bound: _Bounds) -> str:
+def rounded_bounds(feature: str, bound: Bounds) -> Bounds:
+    """``bound`` with its thresholds rounded as :func:`condition_text` shows them, so a rule
+    applied with the printed numbers selects exactly the customers it is measured on."""
+    info = FEATURES_BY_NAME.get(feature)
+    if info and info.is_whole:
+
+        def whole(value: float | None) -> float | None:
+            return None if value is None else float(math.floor(value))
+
+        return Bounds(whole(bound.lower), whole(bound.upper), bound.missing)
+    unit = info.unit if info else ""
+
+    def shown(value: float | None) -> float | None:
+        if value is None:
+            return None
+        if unit == "share":
+            return float(rounded(value * 100).replace(",", "")) / 100
+        return float(rounded(value).replace(",", ""))
+
+    return Bounds(shown(bound.lower), shown(bound.upper), bound.missing)
+
+
+def condition_text(feature: str, bound: Bounds) -> str:
+    """One condition for people, in the feature's unit (e.g. ``orders 4 to 9``)."""
     info = FEATURES_BY_NAME.get(feature)
     label = info.label if info else feature.replace("_", " ")
     missing_text = info.missing_text if info else "no value"
@@ -279,11 +270,12 @@ def _condition_text(feature: str, bound: _Bounds) -> str:
 
 def _number(value: float, unit: str) -> str:
     if unit == "share":
-        return f"{_rounded(value * 100)}%"
-    return _rounded(value)
+        return f"{rounded(value * 100)}%"
+    return rounded(value)
 
 
-def _rounded(value: float) -> str:
+def rounded(value: float) -> str:
+    """A threshold for reading: whole above 100, one decimal above 10, else two."""
     size = abs(value)
     if size >= 100:
         return f"{value:,.0f}"
@@ -324,20 +316,6 @@ def fit_explainer(
     return explainer.fit(table, labels), table, labels
 
 
-def explanation_rules(
-    features: pd.DataFrame,
-    assignments: pd.DataFrame,
-    feature_names: Sequence[str],
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    random_state: int = 0,
-) -> pd.DataFrame:
-    """One row per leaf of the surrogate tree (columns: ml_segment_explanation_rules)."""
-    fitted = fit_explainer(features, assignments, feature_names, max_depth, random_state)
-    if fitted is None:
-        return empty("ml_segment_explanation_rules")
-    return fitted[0].rules_
-
-
 def explanation_fit(
     features: pd.DataFrame,
     assignments: pd.DataFrame,
@@ -369,7 +347,7 @@ def explanation_fit(
     row = {
         "n_customers": len(labels),
         "n_segments": explainer.n_segments_,
-        "explained_segment_count": int(explainer.rules_["segment_id"].nunique()),
+        "explained_segment_count": int(np.unique(tree.predict(table.to_numpy())).size),
         "max_depth": explainer.max_depth,
         "tree_depth": int(tree.get_depth()),
         "leaf_count": int(tree.get_n_leaves()),

@@ -165,6 +165,11 @@ def seeded_sample(n_rows: int, size: int | None, random_state: int) -> np.ndarra
     return np.sort(rng.choice(n_rows, size=size, replace=False))
 
 
+def stage_seed(random_state: int, stage: int) -> int:
+    """A seed per stage derived from the evaluation seed (stages draw independent samples)."""
+    return int(np.random.SeedSequence([random_state, stage]).generate_state(1)[0] % (2**31 - 1))
+
+
 def nearest_representative(
     matrix: np.ndarray, representatives: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

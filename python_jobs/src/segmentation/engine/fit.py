@@ -47,6 +47,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.actionable import choose_actionable, segment_stability
 from segmentation.engine.algorithms import (
     FIT_THREADS,
     NOISE,
@@ -340,11 +341,13 @@ def _selection_run(
 
     def compute() -> SelectionRun:
         _, matrix = _prepared(features, params, settings)
+        revenue = pd.to_numeric(features[MONETARY_COLUMN], errors="coerce").to_numpy(dtype=float)
+        selection = settings.selection
         partitions: dict[str, Partition] = {}
         rows = []
         with threadpool_limits(limits=FIT_THREADS):
             silhouette_sample = SilhouetteSample.draw(
-                matrix, settings.selection.silhouette_sample_size, settings.random_state
+                matrix, selection.silhouette_sample_size, settings.random_state
             )
             for spec in candidate_grid(settings, matrix.shape[0]):
                 partition = fit_candidate(spec, matrix, settings.random_state)
@@ -353,12 +356,21 @@ def _selection_run(
                     score_candidate(
                         partition,
                         matrix,
-                        settings.selection,
+                        selection,
                         settings.random_state,
                         silhouette_sample,
+                        revenue,
                     )
                 )
-        _, rows = choose_winner(rows, settings.selection, settings.algorithms)
+            if selection.objective == "actionable":
+
+                def measure(candidate_id: str) -> np.ndarray:
+                    partition = partitions[candidate_id]
+                    return segment_stability(partition, matrix, selection, settings.random_state)
+
+                _, rows = choose_actionable(rows, selection, settings.algorithms, measure)
+            else:
+                _, rows = choose_winner(rows, selection, settings.algorithms)
         return SelectionRun(partitions, candidates_frame(rows))
 
     return memoised(key, compute)

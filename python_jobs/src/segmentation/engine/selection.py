@@ -45,34 +45,8 @@ from sklearn.metrics import (
 
 from segmentation.config.segmentation import SelectionSettings
 from segmentation.engine.algorithms import NOISE, Partition, deployed_labels, seeded_sample
+from segmentation.io.tables import columns, conform
 from segmentation.io.values import python_scalar
-
-CANDIDATE_COLUMNS: tuple[str, ...] = (
-    "candidate_id",
-    "algorithm",
-    "parameters",
-    "n_segments_requested",
-    "status",
-    "status_message",
-    "n_segments",
-    "n_customers",
-    "fit_sample_size",
-    "fit_seconds",
-    "score_seconds",
-    "silhouette",
-    "davies_bouldin",
-    "calinski_harabasz",
-    "inertia",
-    "bic",
-    "cluster_sizes",
-    "smallest_segment_share",
-    "noise_share",
-    "is_qualified",
-    "qualification_note",
-    "rank",
-    "is_winner",
-    "selection_reason",
-)
 
 
 class SelectionError(RuntimeError):
@@ -115,11 +89,14 @@ def score_candidate(
     settings: SelectionSettings,
     random_state: int,
     silhouette_sample: SilhouetteSample | None = None,
+    revenue: np.ndarray | None = None,
 ) -> dict[str, object]:
     """The metrics row of one candidate (see the module docstring).
 
     ``silhouette_sample``: the sample drawn once for a whole candidate search; drawn here
-    (same size and seed) when not given.
+    (same size and seed) when not given. ``revenue``: each customer's net revenue, for the
+    segments' revenue shares (the share rule's valuable-segment exception); without it no
+    segment counts as valuable.
     """
     started = time.perf_counter()
     spec = partition.spec
@@ -141,6 +118,7 @@ def score_candidate(
     for name in ("silhouette", "davies_bouldin", "calinski_harabasz", "inertia", "bic"):
         row[name] = None
     row.update(cluster_sizes=None, smallest_segment_share=None, noise_share=None)
+    row.update(segment_shares=None, segment_revenue_shares=None)
     if partition.status != "ok":
         return row
     # Metrics describe the partition that is deployed: noise goes to its nearest representative.
@@ -149,6 +127,8 @@ def score_candidate(
     sizes = np.bincount(labels, minlength=partition.n_clusters)
     row["cluster_sizes"] = json.dumps(sorted((int(s) for s in sizes), reverse=True))
     row["smallest_segment_share"] = float(sizes.min() / labels.size)
+    row["segment_shares"] = [float(s) for s in sizes / labels.size]
+    row["segment_revenue_shares"] = revenue_shares(labels, revenue, partition.n_clusters)
     row["noise_share"] = float(noise.sum() / labels.size)
     row["bic"] = partition.bic
     if spec.algorithm == "kmeans":
@@ -179,16 +159,59 @@ def qualify(row: dict[str, object], settings: SelectionSettings) -> tuple[bool, 
         )
     if row["silhouette"] is None:
         notes.append("no silhouette (fewer than 2 segments in the sample)")
-    share = float(row["smallest_segment_share"])
-    if share < settings.min_segment_share:
-        notes.append(
-            f"smallest segment holds {share:.1%} < min_segment_share "
-            f"{settings.min_segment_share:.1%}"
-        )
+    notes += share_rule_notes(row, settings)
     noise = float(row["noise_share"])
     if noise > settings.max_noise_share:
         notes.append(f"noise share {noise:.1%} > max_noise_share {settings.max_noise_share:.1%}")
     return (not notes), "; ".join(notes) if notes else "qualifies"
+
+
+def revenue_shares(
+    labels: np.ndarray, revenue: np.ndarray | None, n_segments: int
+) -> list[float] | None:
+    """Each segment's share of the total net revenue (label order); None without revenue."""
+    if revenue is None:
+        return None
+    values = np.nan_to_num(np.asarray(revenue, dtype=float), nan=0.0).clip(min=0.0)
+    total = values.sum()
+    sums = np.bincount(labels, weights=values, minlength=n_segments)
+    return [float(s) for s in (sums / total if total > 0 else np.zeros(n_segments))]
+
+
+def is_valuable(share: float, revenue_share: float | None, settings: SelectionSettings) -> bool:
+    """A small segment that carries an outsized share of revenue (the share rule's exception)."""
+    return (
+        revenue_share is not None
+        and share >= settings.valuable_min_share
+        and revenue_share >= settings.valuable_revenue_ratio * share
+    )
+
+
+def share_rule_notes(row: dict[str, object], settings: SelectionSettings) -> list[str]:
+    """Why a candidate's segments break the share rule (empty when they meet it).
+
+    Every segment holds at least ``min_segment_share`` of the customers, or is small but
+    valuable (:func:`is_valuable`).
+    """
+    shares = row.get("segment_shares")
+    if shares is None:  # scored without per-segment shares: the smallest share alone
+        shares = [float(row["smallest_segment_share"])]
+    revenues = row.get("segment_revenue_shares") or [None] * len(shares)
+    small = [
+        (share, revenue)
+        for share, revenue in zip(shares, revenues, strict=True)
+        if share < settings.min_segment_share and not is_valuable(share, revenue, settings)
+    ]
+    if not small:
+        return []
+    share, revenue = min(small)
+    revenue_text = "" if revenue is None else f" and {revenue:.1%} of revenue"
+    return [
+        f"{len(small)} segment(s) below min_segment_share {settings.min_segment_share:.1%} "
+        f"and not valuable (smallest: {share:.1%} of customers{revenue_text}; valuable needs "
+        f">= {settings.valuable_min_share:.1%} and {settings.valuable_revenue_ratio:g}x its "
+        "share in revenue)"
+    ]
 
 
 def _ranking_key(row: dict[str, object], algorithm_order: dict[str, int]) -> tuple:
@@ -269,32 +292,29 @@ def choose_winner(
 
 
 def candidates_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    """The candidates table with fixed column order and types."""
-    frame = pd.DataFrame(
-        [{column: row.get(column) for column in CANDIDATE_COLUMNS} for row in rows]
-    )
-    if frame.empty:
-        frame = pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
-    float_columns = (
-        "silhouette",
-        "davies_bouldin",
-        "calinski_harabasz",
-        "inertia",
-        "bic",
-        "smallest_segment_share",
-        "noise_share",
-        "fit_seconds",
-        "score_seconds",
-    )
-    for column in float_columns:
-        frame[column] = frame[column].astype("float64")
-    for column in ("n_segments_requested", "fit_sample_size", "rank"):
-        frame[column] = frame[column].astype("Int64")
-    for column in ("n_segments", "n_customers"):
-        frame[column] = frame[column].astype("int64")
-    for column in ("is_qualified", "is_winner"):
-        frame[column] = frame[column].astype(bool)
-    return frame
+    """The candidates table (ml_model_candidates) with fixed column order and types."""
+    records = []
+    for row in rows:
+        record = {column: row.get(column) for column in columns("ml_model_candidates")}
+        record["segments_json"] = segments_json(row)
+        records.append(record)
+    return conform(records, "ml_model_candidates")
+
+
+def segments_json(row: dict[str, object]) -> str | None:
+    """The candidate's segments (largest first): customer share, revenue share and, when it
+    was measured, bootstrap stability."""
+    shares = row.get("segment_shares")
+    if shares is None:
+        return None
+    revenue = row.get("segment_revenue_shares") or [None] * len(shares)
+    stability = row.get("segment_stability") or [None] * len(shares)
+    segments = [
+        {"customer_share": s, "revenue_share": r, "stability": j}
+        for s, r, j in zip(shares, revenue, stability, strict=True)
+    ]
+    segments.sort(key=lambda item: -float(item["customer_share"]))
+    return json.dumps(segments, sort_keys=True)
 
 
 def best_per_algorithm(

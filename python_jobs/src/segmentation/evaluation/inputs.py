@@ -157,11 +157,6 @@ def assignment_rule(assignments: pd.DataFrame) -> str:
     return "fitted"
 
 
-def stage_seed(random_state: int, stage: int) -> int:
-    """A seed per stage derived from the evaluation seed (stages draw independent samples)."""
-    return int(np.random.SeedSequence([random_state, stage]).generate_state(1)[0] % (2**31 - 1))
-
-
 def _prepared_matrix(
     features: pd.DataFrame, params: pd.DataFrame, settings: SegmentationSettings
 ) -> np.ndarray:

@@ -39,13 +39,12 @@ import pandas as pd
 
 from segmentation.config.evaluation import EvaluationSettings
 from segmentation.config.segmentation import SegmentationSettings
-from segmentation.engine.algorithms import CandidateSpec, seeded_sample
+from segmentation.engine.algorithms import CandidateSpec, seeded_sample, stage_seed
 from segmentation.evaluation.inputs import (
     EvaluationInput,
     assignment_rule,
     evaluation_input,
     measured_once,
-    stage_seed,
 )
 from segmentation.evaluation.metrics import (
     BootstrapStability,
