@@ -40,6 +40,8 @@ import pandas as pd
 from segmentation.config.evaluation import EvaluationSettings
 from segmentation.config.segmentation import SegmentationSettings
 from segmentation.engine.algorithms import CandidateSpec, seeded_sample, stage_seed
+from segmentation.engine.inputs import MONETARY_COLUMN
+from segmentation.engine.selection import is_valuable
 from segmentation.evaluation.inputs import (
     EvaluationInput,
     assignment_rule,
@@ -305,6 +307,7 @@ def segment_evaluation(
         "n_customers_evaluated": len(customers),
         "assignment_rule": assignment_rule(assignments),
         "smallest_segment_share": float(sizes.min() / n_assigned) if n_assigned else None,
+        **_share_rule(assignments, features, model_settings),
         "noise_share": noise,
         "silhouette": _mean(sampled),
         "silhouette_sample_size": int(sampled.notna().sum()),
@@ -456,6 +459,36 @@ def _external(customers: pd.DataFrame, archetypes: pd.DataFrame) -> dict[str, An
         "external_class_count": result.n_classes,
         "external_adjusted_rand_index": result.adjusted_rand_index,
         "external_normalized_mutual_info": result.normalized_mutual_info,
+    }
+
+
+def _share_rule(
+    assignments: pd.DataFrame, features: pd.DataFrame, settings: SegmentationSettings
+) -> dict[str, Any]:
+    """The share rule of the model's own selection settings, on the deployed segments: how many
+    segments are small but valuable, and the smallest share among the others (the share gate
+    reads it, so a valuable small segment the selection admitted does not fail the gate)."""
+    revenue = features[["customer_id", MONETARY_COLUMN]].astype({"customer_id": str})
+    segments = assignments[["customer_id", "segment_id"]].astype({"customer_id": str})
+    merged = segments.merge(revenue, on="customer_id", how="left")
+    money = pd.to_numeric(merged[MONETARY_COLUMN], errors="coerce").fillna(0.0).clip(lower=0.0)
+    per_segment = (
+        merged.assign(money=money)
+        .groupby("segment_id")
+        .agg(customers=("customer_id", "count"), revenue=("money", "sum"))
+    )
+    shares = per_segment["customers"] / per_segment["customers"].sum()
+    total = per_segment["revenue"].sum()
+    revenue_shares = per_segment["revenue"] / total if total > 0 else shares * 0.0
+    valuable = [
+        is_valuable(float(s), float(r), settings.selection)
+        and s < settings.selection.min_segment_share
+        for s, r in zip(shares, revenue_shares, strict=True)
+    ]
+    regular = shares[[not v for v in valuable]]
+    return {
+        "valuable_segment_count": int(sum(valuable)),
+        "smallest_regular_segment_share": float(regular.min()) if len(regular) else None,
     }
 
 

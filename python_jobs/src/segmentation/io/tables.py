@@ -290,6 +290,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "n_customers_evaluated": INT,
         "assignment_rule": STRING,
         "smallest_segment_share": FLOAT,
+        "valuable_segment_count": INT,
+        "smallest_regular_segment_share": FLOAT,
         "noise_share": FLOAT,
         "silhouette": FLOAT,
         "silhouette_sample_size": INT,
