@@ -46,27 +46,24 @@ LINKAGES: tuple[str, ...] = ("ward", "average", "complete", "single")
 # The defaults, documented key by key in dbt_project.yml (a test keeps both in step).
 DEFAULTS: dict[str, Any] = {
     "random_state": 42,
-    # Which columns of fct_customer_features enter the model, in priority order: when two
-    # features are highly correlated the later one is left out.
+    # The features that define segments (the model's inputs), in priority order: when two are
+    # highly correlated the later one is left out. Every other column of fct_customer_features
+    # only describes segments (segmentation.describe.roles says why, feature by feature).
     "features": [
         "recency_days",
         "frequency_orders",
         "monetary_amount",
-        "avg_order_value",
-        "avg_items_per_order",
-        "avg_unit_price",
-        "distinct_products",
-        "cancellation_rate",
         "tenure_days",
+        "avg_order_value",
+        "distinct_products",
         "mean_days_between_orders",
-        "weekend_order_share",
-        "evening_order_share",
     ],
-    # Right-skewed money and count features: x -> ln(1 + x) before clipping bounds are applied.
+    # Right-skewed money, count and day features: x -> ln(1 + x) before clipping bounds apply.
     "log1p_features": [
         "recency_days",
         "frequency_orders",
         "monetary_amount",
+        "tenure_days",
         "avg_order_value",
         "avg_items_per_order",
         "avg_unit_price",
@@ -84,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     # standard: (x - mean) / std; robust: (x - median) / IQR; quantile: rank -> normal scores
     # (not scorable in SQL).
     "scaler": "standard",
+    # The scale of a log1p feature is at least this (log units): a feature that barely varies
+    # is not stretched to a full unit of distance. null: no floor.
+    "log_scale_floor": 0.25,
     # null (no PCA), an int (components) or a float in (0, 1) (share of variance kept).
     # PCA output is not scorable in plain SQL.
     "pca_components": None,
@@ -116,11 +116,17 @@ DEFAULTS: dict[str, Any] = {
         # separation: the best silhouette, ties to fewer segments (stability not measured).
         "objective": "actionable",
         "target_segments": [4, 8],
-        # A segment is stable when its mean bootstrap Jaccard reaches this (Hennig: 0.75).
+        # A candidate is stable when every segment's mean bootstrap Jaccard reaches
+        # min_segment_stability (Hennig: 0.75) and their mean reaches min_mean_stability.
         "min_segment_stability": 0.75,
-        # Stability during selection: refits on `resamples` bootstrap resamples of a seeded
-        # sample of at most `sample_size` customers (the cost does not grow with customers).
-        "stability": {"resamples": 20, "sample_size": 5000},
+        "min_mean_stability": 0.85,
+        # Stable candidates within this silhouette of the best stable one tie; the tie goes to
+        # the most segments.
+        "granularity_tolerance": 0.02,
+        # Stability during selection: candidates of `algorithms` are measured by refits on
+        # `resamples` bootstrap resamples of a seeded sample of at most `sample_size` customers
+        # (the cost does not grow with customers); only they can win under actionable.
+        "stability": {"algorithms": ["kmeans"], "resamples": 20, "sample_size": 5000},
         # Silhouette is computed on a seeded sample of this many customers.
         "silhouette_sample_size": 3000,
         # Share rule: every segment holds at least min_segment_share of the customers, or is
@@ -197,6 +203,9 @@ class SelectionSettings:
     objective: str
     target_segments: tuple[int, int]
     min_segment_stability: float
+    min_mean_stability: float
+    granularity_tolerance: float
+    stability_algorithms: tuple[str, ...]
     stability_resamples: int
     stability_sample_size: int | None
     valuable_min_share: float
@@ -210,6 +219,7 @@ class PreparationSettings:
     imputation: tuple[tuple[str, str | float], ...]
     clip_quantiles: tuple[float, float] | None
     scaler: str
+    log_scale_floor: float | None
     pca_components: int | float | None
     max_abs_correlation: float
 
@@ -243,6 +253,9 @@ class SegmentationSettings:
             imputation=_imputation(merged["imputation"]),
             clip_quantiles=_clip_quantiles(merged["clip_quantiles"]),
             scaler=_CHECK.choice(merged, "scaler", SCALERS),
+            log_scale_floor=None
+            if merged["log_scale_floor"] is None
+            else _CHECK.number(merged, "log_scale_floor", 0.0, 10.0),
             pca_components=_pca(merged["pca_components"]),
             max_abs_correlation=_CHECK.number(merged, "max_abs_correlation", low=0.0, high=1.0),
         )
@@ -307,6 +320,13 @@ class SegmentationSettings:
                 target_segments=_target_segments(sel),
                 min_segment_stability=_CHECK.number(
                     sel, "min_segment_stability", 0.0, 1.0, "selection"
+                ),
+                min_mean_stability=_CHECK.number(sel, "min_mean_stability", 0.0, 1.0, "selection"),
+                granularity_tolerance=_CHECK.number(
+                    sel, "granularity_tolerance", 0.0, 1.0, "selection"
+                ),
+                stability_algorithms=_CHECK.names(
+                    sel["stability"], "algorithms", ALGORITHMS, "selection.stability"
                 ),
                 stability_resamples=_CHECK.integer(
                     sel["stability"], "resamples", 2, prefix="selection.stability"

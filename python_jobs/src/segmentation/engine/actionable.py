@@ -1,27 +1,31 @@
 """The "actionable" selection rule: the most segments a marketer can rely on.
 
 A segment is worth acting on only if it comes back when the customers are resampled, so this
-rule ranks candidates by per-segment stability within a useful range of segment counts and
-uses separation (silhouette) only to break ties:
+rule requires every segment to be stable and only then looks at separation:
 
 1. A candidate *qualifies* as in :func:`segmentation.engine.selection.qualify`: it ran, has
    between ``min_segments`` and ``max_segments`` segments, a silhouette, at most
    ``max_noise_share`` noise, and every segment meets the share rule (at least
    ``min_segment_share`` of the customers, or small but valuable).
-2. The numbers of segments are examined from the top of ``target_segments`` down to its bottom,
-   then further down to ``min_segments``. At each k the qualifying candidates are tried in
-   silhouette order; each one tried is measured: clusterboot (Hennig 2007) on a seeded sample of
-   ``stability.sample_size`` customers with ``stability.resamples`` bootstrap refits, every
-   refit labelling customers by their nearest representative, as the deployed model does. A
-   candidate is *stable* when every segment's mean Jaccard reaches ``min_segment_stability``.
-3. The first stable candidate wins: the largest stable k in the target range, the best
-   silhouette among the stable ones at that k. When no k in the range is stable, the closest
-   stable k below it wins and the reason says that the log supports only that many stable
-   segments. One more stable candidate is measured after the winner, as the runner-up.
-4. When no candidate is stable, :class:`~segmentation.engine.selection.SelectionError` lists
-   the best candidate of each k with its measured stability and the vars to relax.
+2. Qualifying candidates of the algorithms in ``stability.algorithms`` (K-Means by default: its
+   refits are cheap and its convex segments are what the SQL scoring assigns) are *measured*:
+   clusterboot (Hennig 2007) on a seeded sample of ``stability.sample_size`` customers with
+   ``stability.resamples`` bootstrap refits, each labelling customers by their nearest
+   representative, as the deployed model does. A candidate is *stable* when every segment's mean
+   Jaccard reaches ``min_segment_stability`` and their mean reaches ``min_mean_stability``.
+   Candidates with ``target_segments`` segments are measured first; smaller ones only when none
+   of those is stable.
+3. Among the stable candidates in the target range, the best silhouette leads, and every stable
+   candidate within ``granularity_tolerance`` of it ties: of the tied, the one with the most
+   segments wins (then the better silhouette). Picking the largest stable k outright would move
+   between seeds where several k are borderline stable; near-ties in separation go to detail.
+4. When no candidate in the range is stable, the largest stable k below it wins and the reason
+   says that the log supports only that many stable segments. When none at all is stable,
+   :class:`~segmentation.engine.selection.SelectionError` lists the best measured candidates
+   with their stability and the vars to relax.
 
-Cost: at most two candidates per k are measured, each by ``stability.resamples`` refits on at
+Cost: at most one measurement per candidate of the measured algorithms with k up to the top of
+the range (seven for K-Means with the defaults), each by ``stability.resamples`` refits on at
 most ``stability.sample_size`` customers, whatever the number of customers.
 """
 
@@ -40,9 +44,6 @@ from segmentation.engine.algorithms import (
 )
 from segmentation.engine.selection import SelectionError, Winner, qualify
 from segmentation.evaluation.metrics import BootstrapStability
-
-# Candidates measured at each k before moving to the next smaller k.
-CANDIDATES_PER_K = 2
 
 Measure = Callable[[str], np.ndarray]
 
@@ -73,13 +74,6 @@ def segment_stability(
     return stability
 
 
-def examined_ks(settings: SelectionSettings) -> list[int]:
-    """The numbers of segments in the order the rule examines them."""
-    low = max(settings.target_segments[0], settings.min_segments)
-    high = min(settings.target_segments[1], settings.max_segments)
-    return [*range(high, low - 1, -1), *range(low - 1, settings.min_segments - 1, -1)]
-
-
 def choose_actionable(
     rows: list[dict[str, object]],
     settings: SelectionSettings,
@@ -89,32 +83,54 @@ def choose_actionable(
     """Apply the actionable rule (module docstring); ``measure(candidate_id)`` gives the
     per-segment stability of a candidate. Returns the winner and the rows with their stability,
     rank, is_winner and selection_reason."""
-    order = {name: i for i, name in enumerate(algorithm_order)}
     for row in rows:
         row["is_qualified"], row["qualification_note"] = qualify(row, settings)
-        row.setdefault("segment_stability", None)
-    by_k: dict[int, list[dict[str, object]]] = {}
-    for row in rows:
-        if row["is_qualified"]:
-            by_k.setdefault(int(row["n_segments"]), []).append(row)
-    for candidates in by_k.values():
-        candidates.sort(key=lambda r: (-float(r["silhouette"]), order.get(str(r["algorithm"]), 99)))
-    stable: list[dict[str, object]] = []
-    for k in examined_ks(settings):
-        for row in by_k.get(k, [])[:CANDIDATES_PER_K]:
-            _record(row, measure(str(row["candidate_id"])), settings)
-            if row["is_stable"]:
-                stable.append(row)
-                break
-        if len(stable) == 2:
+    low, high = settings.target_segments
+    measurable = [
+        row
+        for row in rows
+        if row["is_qualified"]
+        and row["algorithm"] in settings.stability_algorithms
+        and int(row["n_segments"]) <= high
+    ]
+    inside = [row for row in measurable if int(row["n_segments"]) >= low]
+    for row in inside:
+        _record(row, measure(str(row["candidate_id"])), settings)
+    ranked = _rank_inside([row for row in inside if row["is_stable"]], settings)
+    below = sorted(
+        (row for row in measurable if int(row["n_segments"]) < low),
+        key=lambda row: (-int(row["n_segments"]), -float(row["silhouette"])),
+    )
+    for row in below:  # the largest stable k below the range, and one more as runner-up
+        if len(ranked) >= 2:
             break
-    if not stable:
+        _record(row, measure(str(row["candidate_id"])), settings)
+        if row["is_stable"]:
+            ranked.append(row)
+    if not ranked:
         raise SelectionError(_nothing_stable(rows, settings))
-    winner_row = stable[0]
-    reason = _reason(winner_row, stable[1:], rows, settings)
-    _annotate(rows, winner_row, stable, settings)
+    winner_row = ranked[0]
+    reason = _reason(winner_row, ranked[1:2], rows, settings)
+    _annotate(rows, winner_row, ranked, settings)
     winner_row["selection_reason"] = reason
     return Winner(str(winner_row["candidate_id"]), reason, used_fallback=False), rows
+
+
+def _rank_inside(
+    stable: list[dict[str, object]], settings: SelectionSettings
+) -> list[dict[str, object]]:
+    """Stable candidates in the range, best first: those within granularity_tolerance of the
+    best silhouette by most segments, then the rest by silhouette."""
+    if not stable:
+        return []
+    best = max(float(row["silhouette"]) for row in stable)
+    tied = [r for r in stable if float(r["silhouette"]) >= best - settings.granularity_tolerance]
+    rest = [r for r in stable if r not in tied]
+    tied.sort(
+        key=lambda r: (-int(r["n_segments"]), -float(r["silhouette"]), str(r["candidate_id"]))
+    )
+    rest.sort(key=lambda r: (-float(r["silhouette"]), str(r["candidate_id"])))
+    return tied + rest
 
 
 def _record(row: dict[str, object], stability: np.ndarray, settings: SelectionSettings) -> None:
@@ -124,7 +140,9 @@ def _record(row: dict[str, object], stability: np.ndarray, settings: SelectionSe
     row["min_segment_stability"] = float(finite.min()) if finite.size else 0.0
     row["mean_segment_stability"] = float(finite.mean()) if finite.size else 0.0
     row["is_stable"] = bool(
-        finite.size == stability.size and finite.min() >= settings.min_segment_stability
+        finite.size == stability.size
+        and finite.min() >= settings.min_segment_stability
+        and finite.mean() >= settings.min_mean_stability
     )
 
 
@@ -136,6 +154,13 @@ def _describe(row: dict[str, object]) -> str:
     )
 
 
+def _stable_text(settings: SelectionSettings) -> str:
+    return (
+        f"every segment's bootstrap Jaccard >= {settings.min_segment_stability:g} and their mean "
+        f">= {settings.min_mean_stability:g}"
+    )
+
+
 def _reason(
     winner: dict[str, object],
     runners_up: list[dict[str, object]],
@@ -144,28 +169,28 @@ def _reason(
 ) -> str:
     low, high = settings.target_segments
     k = int(winner["n_segments"])
-    larger = [
+    if low <= k <= high:
+        head = (
+            f"chosen {_describe(winner)}: stable ({_stable_text(settings)}), and the most "
+            f"segments among the stable candidates with {low}-{high} segments whose silhouette "
+            f"is within {settings.granularity_tolerance:g} of the best of them"
+        )
+    else:
+        head = (
+            f"this log supports only {k} stable segments: no candidate with {low}-{high} segments "
+            f"is stable ({_stable_text(settings)}); chosen {_describe(winner)}"
+        )
+    parts = [head]
+    unstable = [
         r
         for r in rows
         if r.get("segment_stability") is not None
-        and int(r["n_segments"]) > k
         and not r["is_stable"]
+        and int(r["n_segments"]) > k
     ]
-    parts = []
-    if low <= k <= high:
-        parts.append(
-            f"the most segments in the target range {low}-{high} whose every segment is stable "
-            f"(bootstrap Jaccard >= {settings.min_segment_stability:g}): {_describe(winner)}"
-        )
-    else:
-        parts.append(
-            f"this log supports only {k} stable segments: no candidate with {low}-{high} "
-            f"segments had every segment stable (bootstrap Jaccard >= "
-            f"{settings.min_segment_stability:g}); chosen {_describe(winner)}"
-        )
-    if larger:
-        best = max(larger, key=lambda r: float(r["min_segment_stability"]))
-        parts.append(f"more segments were unstable, best {_describe(best)}")
+    if unstable:
+        best = max(unstable, key=lambda r: float(r["min_segment_stability"]))
+        parts.append(f"with more segments the best was unstable: {_describe(best)}")
     if runners_up:
         parts.append(f"runner-up {_describe(runners_up[0])}")
     return "; ".join(parts)
@@ -177,35 +202,38 @@ def _annotate(
     stable: list[dict[str, object]],
     settings: SelectionSettings,
 ) -> None:
-    """Rank (winner 1, runner-up 2, then measured by stability, then the rest) and reasons."""
+    """Rank (the stable ones in rule order, then the other measured ones by stability, then
+    the qualified ones not measured) and say why each lost."""
     measured = [r for r in rows if r.get("segment_stability") is not None and r not in stable]
     measured.sort(key=lambda r: -float(r["min_segment_stability"]))
     qualified = [r for r in rows if r["is_qualified"] and r.get("segment_stability") is None]
     qualified.sort(key=lambda r: (-int(r["n_segments"]), -float(r["silhouette"])))
-    ranked = [*stable, *measured, *qualified]
-    for rank, row in enumerate(ranked, start=1):
+    for rank, row in enumerate([*stable, *measured, *qualified], start=1):
         row["rank"] = rank
     for row in rows:
         row["is_winner"] = row is winner
         row.setdefault("rank", None)
+        row.setdefault("is_stable", None)
+        row.setdefault("segment_stability", None)
+        row.setdefault("min_segment_stability", None)
+        row.setdefault("mean_segment_stability", None)
         if row is winner:
             continue
         if not row["is_qualified"]:
             row["selection_reason"] = f"not considered: {row['qualification_note']}"
         elif row in stable:
-            row["selection_reason"] = f"runner-up: stable, {_describe(row)}"
-        elif row.get("segment_stability") is not None:
-            weakest = float(row["min_segment_stability"])
+            row["selection_reason"] = f"stable, ranked {row['rank']}: {_describe(row)}"
+        elif row["segment_stability"] is not None:
             row["selection_reason"] = (
-                f"unstable: weakest segment Jaccard {weakest:.2f} < "
-                f"{settings.min_segment_stability:g}"
+                f"unstable ({_stable_text(settings)} not met): {_describe(row)}"
+            )
+        elif row["algorithm"] not in settings.stability_algorithms:
+            row["selection_reason"] = (
+                "not measured: the actionable objective measures the algorithms in "
+                "segmentation.selection.stability.algorithms"
             )
         else:
-            row["selection_reason"] = "not measured: a candidate ranked before it was stable"
-    for row in rows:
-        row.setdefault("is_stable", None)
-        row.setdefault("min_segment_stability", None)
-        row.setdefault("mean_segment_stability", None)
+            row["selection_reason"] = "not measured: a stable candidate with more segments won"
 
 
 def _nothing_stable(rows: list[dict[str, object]], settings: SelectionSettings) -> str:
@@ -218,8 +246,9 @@ def _nothing_stable(rows: list[dict[str, object]], settings: SelectionSettings) 
         notes = "; ".join(f"{r['candidate_id']}: {r['qualification_note']}" for r in rows[:8])
         found = f"no candidate qualified ({notes})"
     return (
-        "no candidate has every segment stable (bootstrap Jaccard >= "
-        f"{settings.min_segment_stability:g}), so this log supports no segmentation under the "
-        f"current settings; {found}. Relax segmentation.selection.min_segment_stability, "
-        "min_segment_share or target_segments, or choose objective: separation"
+        f"no candidate is stable ({_stable_text(settings)}), so this log supports no "
+        f"segmentation under the current settings; {found}. Relax "
+        "segmentation.selection.min_segment_stability, min_mean_stability, min_segment_share or "
+        "target_segments, add algorithms to segmentation.selection.stability.algorithms, or "
+        "choose objective: separation"
     )

@@ -8,7 +8,10 @@ can score new customers without Python):
    outliers, never dropped);
 3. ``ln(1 + x)`` for the configured skewed money/count features;
 4. scale: ``(x - centre) / scale`` (standard: mean/std; robust: median/IQR, falling back to the
-   std when the IQR is 0). The quantile scaler and PCA are supported but not SQL-scorable.
+   std when the IQR is 0); the scale of a log1p feature is at least ``log_scale_floor`` (log
+   units), so a feature that barely varies (the tenure of a log whose customers all started in
+   the same weeks) is not stretched to a full unit of distance and does not split customers on
+   noise. The quantile scaler and PCA are supported but not SQL-scorable.
 
 Features that are constant after steps 1-3 (zero variance) or whose |Pearson r| with an earlier
 kept feature exceeds ``max_abs_correlation`` are left out; the reason is recorded in
@@ -246,6 +249,8 @@ class FeaturePreparer:
                     scale = float(np.std(column))
             else:
                 centre, scale = math.nan, math.nan
+            if name in self.settings.log1p_features and self.settings.log_scale_floor:
+                scale = max(scale, self.settings.log_scale_floor)
             row["centre"], row["scale"] = centre, scale
         pca_used = self.settings.pca_components is not None
         for row in rows:

@@ -319,6 +319,17 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "evaluation_settings_json": STRING,
     },
     # -- segments in words (segmentation.describe)
+    "ml_feature_roles": {
+        "model_version_id": STRING,
+        "feature_name": STRING,
+        "feature_label": STRING,
+        "feature_position": INT,
+        "feature_role": STRING,
+        "is_model_input": BOOL,
+        "role_reason": STRING,
+        "missing_share": FLOAT,
+        "zero_share": FLOAT,
+    },
     "ml_segment_profiles": {
         "segment_id": INT,
         "feature_name": STRING,
