@@ -1,9 +1,10 @@
-"""Every feature of every segment against all customers (segment x feature).
+"""Every feature of every segment against all customers (segment x feature), with its role.
 
 Logic: python_jobs/src/segmentation/describe/profiles.py.
 """
 
 from segmentation.describe.profiles import segment_feature_profiles
+from segmentation.describe.roles import kept_model_roles
 from segmentation.io.dbt_io import to_pandas
 
 
@@ -11,4 +12,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     features = to_pandas(dbt.ref("fct_customer_features"))
     assignments = to_pandas(dbt.ref("ml_customer_assignments"))
-    return segment_feature_profiles(features, assignments)
+    defining, _, _ = kept_model_roles(to_pandas(dbt.ref("ml_segment_model")))
+    return segment_feature_profiles(features, assignments, defining=defining)

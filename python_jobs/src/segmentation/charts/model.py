@@ -30,6 +30,7 @@ from segmentation.charts.style import (
     segment_label,
     set_titles,
 )
+from segmentation.config.segmentation import SegmentationSettings
 
 ALGORITHM_NAMES = {
     "kmeans": "K-Means",
@@ -53,12 +54,12 @@ DEFAULT_RANDOM_STATE = 42
 
 
 def model_selection(source: ChartSource) -> Figure:
-    """Silhouette, Davies-Bouldin and inertia against the number of segments, per algorithm;
-    the winner is starred."""
+    """Silhouette, the weakest segment's bootstrap stability and inertia against the number of
+    segments, per algorithm; the winner is starred, the runner-up ringed."""
     candidates = source.nonempty_frame(
-        f"select candidate_id, algorithm, parameters, n_segments, silhouette, davies_bouldin, "
-        f"inertia, is_winner, is_qualified from {CANDIDATES} where status = 'ok' "
-        "order by algorithm, n_segments",
+        f"select candidate_id, algorithm, parameters, n_segments, silhouette, "
+        f"min_segment_stability, inertia, is_winner, is_qualified, rank from {CANDIDATES} "
+        "where status = 'ok' order by algorithm, n_segments",
         f"{CANDIDATES} (candidates that ran)",
     )
     candidates["series"] = [
@@ -69,7 +70,11 @@ def model_selection(source: ChartSource) -> Figure:
     ]
     panels = [
         ("silhouette", "Silhouette (−1 … 1, higher is better)", "Mean silhouette"),
-        ("davies_bouldin", "Davies-Bouldin index (lower is better)", "Davies-Bouldin index"),
+        (
+            "min_segment_stability",
+            "Weakest segment's stability (measured candidates)",
+            "Bootstrap Jaccard of the least stable segment",
+        ),
         (
             "inertia",
             "K-Means inertia (elbow)",
@@ -95,6 +100,27 @@ def model_selection(source: ChartSource) -> Figure:
                 label=series,
             )
             handles.setdefault(series, line)
+        runner_up = candidates[candidates["rank"] == 2].dropna(subset=[metric])
+        ax.scatter(
+            runner_up["n_segments"],
+            runner_up[metric],
+            s=260,
+            facecolor="none",
+            edgecolor="black",
+            linewidth=1.2,
+            zorder=5,
+        )
+        if metric == "min_segment_stability":
+            threshold = _stability_threshold(source)
+            ax.axhline(threshold, color="#b03a2e", linestyle="--", linewidth=1.0)
+            ax.text(
+                0.01,
+                threshold,
+                f" stable from {threshold:g}",
+                color="#b03a2e",
+                va="bottom",
+                transform=ax.get_yaxis_transform(),
+            )
         winner = candidates[candidates["is_winner"].astype(bool)].dropna(subset=[metric])
         if not winner.empty:
             ax.scatter(
@@ -124,10 +150,20 @@ def model_selection(source: ChartSource) -> Figure:
         markeredgecolor="black",
         label="kept model",
     )
+    runner_ring = Line2D(
+        [],
+        [],
+        marker="o",
+        linestyle="none",
+        markersize=13,
+        markerfacecolor="none",
+        markeredgecolor="black",
+        label="runner-up",
+    )
     figure.legend(
-        handles=[*handles.values(), winner_star],
+        handles=[*handles.values(), winner_star, runner_ring],
         loc="lower center",
-        ncol=min(len(handles) + 1, 5),
+        ncol=min(len(handles) + 2, 6),
         bbox_to_anchor=(0.5, -0.02),
         frameon=False,
     )
@@ -262,6 +298,13 @@ def segment_projection(source: ChartSource) -> Figure:
     ax.grid(alpha=0.3)
     figure.tight_layout()
     return figure
+
+
+def _stability_threshold(source: ChartSource) -> float:
+    """The kept model's segmentation.selection.min_segment_stability (the default without one)."""
+    model = source.frame(f"select settings_json from {SEGMENT_MODEL}")
+    text = model["settings_json"].iloc[0] if len(model) else None
+    return SegmentationSettings.from_mapping(text).selection.min_segment_stability
 
 
 def _series_name(algorithm: str, parameters: str | None) -> str:

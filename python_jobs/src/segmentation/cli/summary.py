@@ -36,14 +36,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {table:<32} {_row_count(con, table)}")
         if _row_count(con, "marts.dim_segments") != "missing":
             print("\nSegments:")
-            print(
-                con.sql(
-                    "select segment_id, segment_name, customer_count,"
-                    " round(customer_share, 3) as customer_share,"
-                    " round(revenue_share, 3) as revenue_share"
-                    " from marts.dim_segments order by segment_id"
-                )
-            )
+            print(con.sql(SEGMENTS_SQL if _has_stability(con) else PLAIN_SEGMENTS_SQL))
+            _print_rules_and_reason(con)
     finally:
         con.close()
     serving = serving_path().resolve()
@@ -58,6 +52,43 @@ def run(args: argparse.Namespace) -> int:
         "Docs, lineage and charts: open target/static_index.html, or run `make docs`"
     )
     return 0
+
+
+PLAIN_SEGMENTS_SQL = """
+    select segment_id, segment_name, customer_count,
+        round(customer_share, 3) as customer_share, round(revenue_share, 3) as revenue_share
+    from marts.dim_segments order by segment_id
+"""
+# with each segment's bootstrap stability (mean Jaccard, ml_segment_stability)
+SEGMENTS_SQL = """
+    select s.segment_id, s.segment_name, s.customer_count,
+        round(s.customer_share, 3) as customer_share, round(s.revenue_share, 3) as revenue_share,
+        round(b.mean_jaccard, 2) as stability
+    from marts.dim_segments as s
+    left join ml.ml_segment_stability as b using (segment_id)
+    order by s.segment_id
+"""
+
+
+def _has_stability(con) -> bool:
+    return _row_count(con, "ml.ml_segment_stability") != "missing"
+
+
+def _print_rules_and_reason(con) -> None:
+    """Each segment's readable rule, and why the model has this many segments."""
+    rules = con.execute(
+        "select segment_id, segment_name, explanation_rule, explanation_precision,"
+        " explanation_coverage from marts.dim_segments order by segment_id"
+    ).fetchall()
+    if rules:
+        print("What each segment is (at most three conditions; precision / coverage):")
+        for segment_id, name, rule, precision, coverage in rules:
+            figures = "" if precision is None else f" ({precision:.0%} / {coverage:.0%})"
+            print(f"  {segment_id} {name}: {rule or 'no rule'}{figures}")
+    if _row_count(con, "ml.ml_segment_model") != "missing":
+        reason = con.execute("select selection_reason from ml.ml_segment_model").fetchall()
+        if reason:
+            print(f"Why {len(rules)} segments: {reason[0][0]}")
 
 
 def _row_count(con, table: str) -> str:

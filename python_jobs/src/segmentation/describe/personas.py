@@ -14,17 +14,23 @@ seed ``seeds/persona_rules.csv`` (documented in ``seeds/_seeds.yml``), one row p
   segments meet the conditions, the rule takes the one with the highest (lowest) value;
 - ``persona_summary`` opens the description; ``recommended_action`` is what marketing should do.
 
-Assignment (:func:`assign_personas`): each rule in priority order takes the best of the
+Names and descriptions come from what defines the segments: only the features whose
+``feature_role`` in the profiles is ``defining`` (the model's inputs) can name or describe a
+segment; a rule whose conditions or pick feature use a describing-only feature (timing shares,
+cancellations, unit-based features with the default roles) is skipped, so no persona is named
+after something that did not make the segment.
+
+Assignment (:func:`assign_personas`): each usable rule in priority order takes the best of the
 segments not yet named that meet its conditions, so every name is used at most once. A segment
-no rule takes is named after its most distinctive features ("Weekend, premium shoppers"), made
-unique with its segment id if need be.
+no rule takes is named after its most distinctive defining features ("Frequent, high-spending
+shoppers"), made unique with its segment id if need be.
 
 The description is one sentence: the persona summary, then up to :data:`DESCRIBED_FEATURES`
-features compared with the average customer (the rule's pick feature first, then the most
-distinctive ones: largest ``|z_score|``, at least :data:`MIN_DISTINCTIVE_Z`), then the typical
-order value and cadence in plain units. Every statement a persona makes (each rule condition,
-the direction of each described feature) is also returned as a row of :func:`persona_claims`,
-which a dbt test recomputes from the published customer tables.
+defining features compared with the average customer (the rule's pick feature first, then the
+most distinctive ones: largest ``|z_score|``, at least :data:`MIN_DISTINCTIVE_Z`), then the
+typical order value and cadence in plain units. Every statement a persona makes (each rule
+condition, the direction of each described feature) is also returned as a row of
+:func:`persona_claims`, which a dbt test recomputes from the published customer tables.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from segmentation.describe.persona_rules import (
     PersonaRule,
     format_number,
 )
-from segmentation.describe.profiles import FEATURES_BY_NAME, PROFILE_FEATURE_NAMES
+from segmentation.describe.profiles import DEFINING, FEATURES_BY_NAME, PROFILE_FEATURE_NAMES
 from segmentation.io.tables import conform
 from segmentation.io.values import optional_float
 
@@ -117,6 +123,11 @@ class SegmentProfile:
     def __init__(self, segment_id: int, rows: pd.DataFrame) -> None:
         self.segment_id = segment_id
         self._rows = {row["feature_name"]: row for row in rows.to_dict("records")}
+        self.defining = frozenset(
+            name
+            for name, row in self._rows.items()
+            if row.get("feature_role", DEFINING) == DEFINING
+        )
 
     def value(self, feature: str, statistic: str) -> float | None:
         """The statistic of a feature, or None when the profile has no value."""
@@ -129,11 +140,14 @@ class SegmentProfile:
         return float(value)
 
     def distinctive_features(self) -> list[tuple[str, float, float | None]]:
-        """(feature, z_score, lift) by ``|z_score|``, most distinctive first."""
+        """(feature, z_score, lift) of the defining features by ``|z_score|``, most distinctive
+        first."""
         rows = [
             row
-            for row in self._rows.values()
-            if row.get("z_score") is not None and not pd.isna(row.get("z_score"))
+            for name, row in self._rows.items()
+            if name in self.defining
+            and row.get("z_score") is not None
+            and not pd.isna(row.get("z_score"))
         ]
         rows.sort(key=lambda row: (-abs(row["z_score"]), _feature_order(row["feature_name"])))
         return [
@@ -145,8 +159,11 @@ class SegmentProfile:
 def assign_personas(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> list[Persona]:
     """The persona of every segment in ``profiles`` (see the module docstring), by segment id."""
     segments = _segment_profiles(profiles)
+    defining = _defining_features(profiles)
     names: dict[int, tuple[str, PersonaRule | None, int]] = {}
     for rule in sorted(rules, key=lambda item: item.priority):
+        if not uses_only(rule, defining):
+            continue
         remaining = [s for s in segments.values() if s.segment_id not in names]
         eligible = [s for s in remaining if _meets(s, rule.conditions)]
         if eligible:
@@ -190,6 +207,18 @@ def persona_claims(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> pd.D
     """
     rows = [claim for persona in assign_personas(profiles, rules) for claim in persona.claims]
     return conform(rows, "ml_segment_persona_claims")
+
+
+def uses_only(rule: PersonaRule, features: frozenset[str]) -> bool:
+    """Whether every feature the rule reads (conditions and pick feature) is in ``features``."""
+    return rule.pick_feature in features and all(c.feature in features for c in rule.conditions)
+
+
+def _defining_features(profiles: pd.DataFrame) -> frozenset[str]:
+    """The features the profiles mark as defining (all of them without a role column)."""
+    if "feature_role" not in profiles.columns:
+        return frozenset(profiles["feature_name"])
+    return frozenset(profiles.loc[profiles["feature_role"] == DEFINING, "feature_name"])
 
 
 def _segment_profiles(profiles: pd.DataFrame) -> dict[int, SegmentProfile]:

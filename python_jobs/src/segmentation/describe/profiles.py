@@ -29,6 +29,9 @@ from segmentation.io.tables import conform, empty
 
 ID_COLUMN = "customer_id"
 SEGMENT_COLUMN = "segment_id"
+# A feature's role: it defines segments (a model input) or only describes them.
+DEFINING = "defining"
+DESCRIBING = "describing"
 
 
 class ProfileInputError(ValueError):
@@ -138,11 +141,14 @@ def segment_feature_profiles(
     features: pd.DataFrame,
     assignments: pd.DataFrame,
     feature_names: Sequence[str] = PROFILE_FEATURE_NAMES,
+    defining: Sequence[str] = (),
 ) -> pd.DataFrame:
     """One row per segment and profile feature (table ml_segment_profiles).
 
     ``features`` is fct_customer_features (one row per customer), ``assignments`` has
-    ``customer_id`` and ``segment_id``. Features that ``features`` lacks are left out.
+    ``customer_id`` and ``segment_id``. Features that ``features`` lacks are left out. The
+    features in ``defining`` (the model's inputs) get the role ``defining``, the others
+    ``describing``.
     """
     customers = segmented_customers(features, assignments)
     names = profile_features(customers, feature_names)
@@ -150,6 +156,9 @@ def segment_feature_profiles(
         return empty("ml_segment_profiles")
     rows = [row for name in names for row in _feature_rows(customers, name)]
     frame = pd.DataFrame(rows)
+    frame["feature_role"] = np.where(
+        frame["feature_name"].isin(list(defining)), DEFINING, DESCRIBING
+    )
     frame["segment_rank"] = _segment_rank(frame)
     frame["distinctiveness_rank"] = _distinctiveness_rank(frame)
     frame = frame.sort_values(["segment_id", "feature_position"], kind="stable")

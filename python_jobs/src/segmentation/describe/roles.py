@@ -13,16 +13,22 @@ reason and the measured facts behind it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from segmentation.describe.profiles import FEATURES_BY_NAME, PROFILE_FEATURE_NAMES
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.describe.profiles import (
+    DEFINING,
+    DESCRIBING,
+    FEATURES_BY_NAME,
+    PROFILE_FEATURE_NAMES,
+)
 from segmentation.io.tables import conform, empty
+from segmentation.io.values import python_scalar
 
-DEFINING = "defining"
-DESCRIBING = "describing"
 VERBS = {DEFINING: "defines", DESCRIBING: "describes"}
 
 # Why each feature has its default role (the first word says which).
@@ -63,6 +69,17 @@ ROLE_REASONS: dict[str, str] = {
     ),
 }
 ROLE_CHANGED = "set by the var segmentation.features"
+
+
+def kept_model_roles(model: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """The kept model's defining features (its settings), its inputs after pruning
+    (``features_used``) and its version, from ml_segment_model (empty without a model)."""
+    if model.empty:
+        return (), (), None
+    row = {key: python_scalar(value) for key, value in model.iloc[0].to_dict().items()}
+    settings = SegmentationSettings.from_mapping(row.get("settings_json"))
+    used = tuple(json.loads(row.get("features_used") or "[]"))
+    return settings.preparation.features, used, row.get("model_version_id")
 
 
 def default_role(feature: str) -> str:

@@ -336,6 +336,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "feature_label": STRING,
         "feature_unit": STRING,
         "feature_position": INT,
+        "feature_role": STRING,
         "customer_count": INT,
         "segment_mean": FLOAT,
         "segment_median": FLOAT,

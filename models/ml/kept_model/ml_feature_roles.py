@@ -1,0 +1,14 @@
+"""Every customer feature's role in the kept model (defining or describing) and why.
+
+Logic: python_jobs/src/segmentation/describe/roles.py.
+"""
+
+from segmentation.describe.roles import feature_roles, kept_model_roles
+from segmentation.io.dbt_io import to_pandas
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    features = to_pandas(dbt.ref("fct_customer_features"))
+    defining, used, version = kept_model_roles(to_pandas(dbt.ref("ml_segment_model")))
+    return feature_roles(features, defining, used, version)
