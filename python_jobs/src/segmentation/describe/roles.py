@@ -120,7 +120,7 @@ def feature_roles(
                 "feature_role": role,
                 "is_model_input": name in model_inputs,
                 "role_reason": reason,
-                "missing_share": float(1.0 - present.size / values.size) if values.size else None,
+                "missing_share": float(np.isnan(values).mean()) if values.size else None,
                 "zero_share": float(np.mean(present == 0)) if present.size else None,
             }
         )
