@@ -11,11 +11,10 @@ from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
 import pytest
-from conftest import REPO_ROOT, run_dbt
+from helpers import PROJECT_NAME, REPO_ROOT, run_dbt
 
 pytestmark = pytest.mark.dbt
 
-PROJECT = "customer_segments"
 # Tests that pin a model's grain on their own; `unique` does so together with `not_null` on
 # the same column.
 KEY_TESTS = {"unique_combination_of_columns", "at_most_one_row"}
@@ -38,7 +37,7 @@ def _models(manifest: dict) -> list[dict]:
     models = [
         node
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["package_name"] == PROJECT
+        if node["resource_type"] == "model" and node["package_name"] == PROJECT_NAME
     ]
     assert len(models) >= 40, len(models)  # the check saw the project
     return models
@@ -84,7 +83,7 @@ def test_every_model_has_a_primary_key_test(manifest: dict) -> None:
         elsewhere = model["config"]["meta"].get("primary_key_tested_on")
         if elsewhere:
             # the key is the source's, tested there (the reason is in the model's description)
-            source = f"source.{PROJECT}.{elsewhere['source']}"
+            source = f"source.{PROJECT_NAME}.{elsewhere['source']}"
             if not _has_key_test(tests[source], elsewhere["columns"]):
                 missing.append(f"{model['name']}: no key test on {elsewhere}")
         elif not _has_key_test(tests[model["unique_id"]]):
@@ -118,7 +117,7 @@ def test_each_folder_describes_its_models_in_its_own_yaml(manifest: dict) -> Non
 def test_descriptions_and_code_state_no_timings(manifest: dict) -> None:
     texts: list[tuple[str, str]] = []
     for node in [*manifest["nodes"].values(), *manifest["sources"].values()]:
-        if node["package_name"] != PROJECT:
+        if node["package_name"] != PROJECT_NAME:
             continue
         texts.append((node["unique_id"], node.get("description") or ""))
         texts.append((node["unique_id"], node.get("raw_code") or ""))
@@ -127,7 +126,7 @@ def test_descriptions_and_code_state_no_timings(manifest: dict) -> None:
             for name, column in node.get("columns", {}).items()
         ]
     for macro in manifest["macros"].values():
-        if macro["package_name"] == PROJECT:
+        if macro["package_name"] == PROJECT_NAME:
             texts += [
                 (macro["unique_id"], macro["description"]),
                 (macro["unique_id"], macro["macro_sql"]),
@@ -139,7 +138,7 @@ def test_descriptions_and_code_state_no_timings(manifest: dict) -> None:
 
 
 def test_the_overview_states_the_conventions_it_checks(manifest: dict) -> None:
-    overview = manifest["docs"][f"doc.{PROJECT}.__overview__"]["block_contents"]
+    overview = manifest["docs"][f"doc.{PROJECT_NAME}.__overview__"]["block_contents"]
     prefixes = {
         prefix for model in _models(manifest) for prefix in model["config"]["meta"]["name_prefixes"]
     }

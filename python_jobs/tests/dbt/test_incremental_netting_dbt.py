@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_dbt
+from helpers import run_dbt
 
 from segmentation.demo import DemoConfig, write_demo
 

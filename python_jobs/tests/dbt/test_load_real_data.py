@@ -4,25 +4,21 @@ figures in ../shared/data/online_retail/README.md; a second load adds nothing.""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import require_online_retail
 
 from segmentation.loading import LoadOptions, load_path
 
-BY_DAY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "online_retail" / "by-day"
-
-pytestmark = [
-    pytest.mark.real_data,
-    pytest.mark.skipif(not BY_DAY.is_dir(), reason=f"{BY_DAY} not present"),
-]
+pytestmark = pytest.mark.real_data
 
 
 def test_real_log_loads_with_the_published_figures(tmp_path):
+    by_day = require_online_retail()
     con = duckdb.connect(str(tmp_path / "real.duckdb"))
     started = time.perf_counter()
-    report = load_path(con, BY_DAY, LoadOptions(show_progress=False))
+    report = load_path(con, by_day, LoadOptions(show_progress=False))
     print(f"loaded {report.rows_loaded:,} rows in {time.perf_counter() - started:.1f} s")
 
     assert report.files_loaded == 305
@@ -48,7 +44,7 @@ def test_real_log_loads_with_the_published_figures(tmp_path):
     ).fetchone()
     assert log == (305, 541_909, True)
 
-    again = load_path(con, BY_DAY, LoadOptions(show_progress=False))
+    again = load_path(con, by_day, LoadOptions(show_progress=False))
     assert again.units == [] and len(again.skipped) == 305
     assert con.execute("select count(*) from raw.transactions").fetchone()[0] == 541_909
     con.close()

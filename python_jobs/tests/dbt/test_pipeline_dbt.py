@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from conftest import require_online_retail, run_dbt
+from helpers import require_online_retail, run_dbt
 
 from segmentation.demo import DemoConfig, write_demo
 from segmentation.loading import LoadOptions, load_path

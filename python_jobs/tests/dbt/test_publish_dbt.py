@@ -7,15 +7,13 @@
    history rows.
 3. A failing dbt test makes publish refuse and leaves the serving copy byte-identical.
 
-The clustering is cut to k-means with k in 2..4 through --vars so that the builds stay short.
+The clustering is cut to k-means with k in 3..5 through --vars so that the builds stay short.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import REPO_ROOT, dbt_env, dbt_executable, dbt_vars, fast_vars, parse_job_args
 
 from segmentation.cli import publish as publish_job
 from segmentation.errors import JobError
@@ -32,9 +31,6 @@ from segmentation.io import locks
 
 pytestmark = pytest.mark.dbt
 
-REPO = Path(__file__).resolve().parents[2]
-DBT = Path(sys.executable).with_name("dbt")
-FAST_VARS = "{segmentation: {algorithms: [kmeans], kmeans: {k_min: 2, k_max: 4, n_init: 2}}}"
 
 # Queries the serving copy in a loop until the stop file appears, then prints a JSON report.
 # mode "held": one connection for the whole run (a dashboard left open);
@@ -90,28 +86,16 @@ class Workspace:
         self.serving = root / "serving.duckdb"
         self.target = root / "target"
         self.logs = root / "logs"
-        self.env = {
-            **os.environ,
-            "DBT_PROFILES_DIR": str(REPO),
-            "SEGMENTS_DUCKDB_PATH": str(self.database),
-        }
+        self.env = dbt_env(self.database)
 
     def build_command(self) -> list[str]:
-        return [
-            str(DBT),
-            "build",
-            "--target-path",
-            str(self.target),
-            "--log-path",
-            str(self.logs),
-            "--vars",
-            FAST_VARS,
-        ]
+        command = [str(dbt_executable()), "build", "--target-path", str(self.target)]
+        return command + ["--log-path", str(self.logs), *dbt_vars(fast_vars())]
 
     def build(self) -> subprocess.CompletedProcess:
         return subprocess.run(
             self.build_command(),
-            cwd=REPO,
+            cwd=REPO_ROOT,
             env=self.env,
             capture_output=True,
             text=True,
@@ -120,9 +104,8 @@ class Workspace:
 
     def publish(self) -> tuple[int, str]:
         """`segmentation publish` for this workspace: (exit code, message when refused)."""
-        parser = argparse.ArgumentParser()
-        publish_job.add_arguments(parser)
-        args = parser.parse_args(
+        args = parse_job_args(
+            publish_job,
             [
                 "--database",
                 str(self.database),
@@ -133,7 +116,7 @@ class Workspace:
                 "--log-path",
                 str(self.logs),
                 "--no-pseudonymise",
-            ]
+            ],
         )
         try:
             return publish_job.run(args), ""
@@ -253,7 +236,7 @@ def test_a_killed_build_leaves_the_serving_copy_and_the_next_build_loses_nothing
     offset = log.stat().st_size
     output = (workspace.root / "killed-build.txt").open("w")
     process = subprocess.Popen(
-        workspace.build_command(), cwd=REPO, env=workspace.env, stdout=output, stderr=output
+        workspace.build_command(), cwd=REPO_ROOT, env=workspace.env, stdout=output, stderr=output
     )
     try:
         _wait_for_log(log, offset, "START python", process)

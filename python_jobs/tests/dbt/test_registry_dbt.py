@@ -9,63 +9,33 @@ monitoring models and the clustering is cut to K-Means k 3..5 so the builds stay
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-from conftest import run_dbt
+from helpers import REGISTRY_SELECTION, dbt_vars, fast_vars, query_frame, run_dbt
 
 from segmentation.engine.scoring import score
-
-REGISTRY_MODELS = [
-    "ml_model_registry",
-    "ml_registry_transform_params",
-    "ml_registry_representatives",
-    "ml_registry_feature_bins",
-    "ml_segment_lineage",
-    "ml_model_candidates",
-    "ml_algorithm_agreement",
-]
 
 pytestmark = pytest.mark.dbt
 
 END = dt.date(2026, 9, 30)
 CUT = "2026-07-01"  # first as-of date; prices are tripled from here on later
-FAST = {"segmentation": {"algorithms": ["kmeans"], "kmeans": {"k_min": 3, "k_max": 5, "n_init": 2}}}
-# the registry and monitoring models, not the evaluation and personas that read them
-SELECT = [
-    "--select",
-    "+models/monitoring",
-    *REGISTRY_MODELS,
-    "--indirect-selection",
-    "cautious",
-    "--exclude-resource-type",
-    "unit_test",
-]
 REGISTRY = ("ml.ml_registry_runs", "monitoring.mon_assignment_history")
 
 
 def _build(database: Path, work: Path, *extra: str, **vars_: object) -> None:
-    run_dbt(["build", *SELECT, "--vars", json.dumps({**FAST, **vars_}), *extra], database, work)
-
-
-def _query(database: Path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.sql(sql).df()
-    finally:
-        con.close()
+    run_dbt(["build", *REGISTRY_SELECTION, *dbt_vars(fast_vars(**vars_)), *extra], database, work)
 
 
 def _assignments(database: Path) -> dict[str, int]:
-    frame = _query(database, "select customer_id, segment_id from ml.ml_customer_assignments")
+    frame = query_frame(database, "select customer_id, segment_id from ml.ml_customer_assignments")
     return dict(zip(frame["customer_id"], frame["segment_id"], strict=True))
 
 
 def _rows(database: Path, table: str) -> pd.DataFrame:
-    return _query(database, f"select * from {table}")
+    return query_frame(database, f"select * from {table}")
 
 
 @pytest.fixture(scope="module")

@@ -7,40 +7,17 @@ builds take about two minutes.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 
 import duckdb
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT, require_online_retail
+from helpers import REGISTRY_SELECTION, REPO_ROOT, fast_vars, parse_job_args, require_online_retail
 
 from segmentation.cli import replay as replay_job
 
-REGISTRY_MODELS = [
-    "ml_model_registry",
-    "ml_registry_transform_params",
-    "ml_registry_representatives",
-    "ml_registry_feature_bins",
-    "ml_segment_lineage",
-    "ml_model_candidates",
-    "ml_algorithm_agreement",
-]
-
 pytestmark = [pytest.mark.dbt, pytest.mark.real_data]
-
-FAST = {"segmentation": {"algorithms": ["kmeans"], "kmeans": {"k_min": 3, "k_max": 5, "n_init": 2}}}
-# the registry and monitoring models, not the evaluation and personas that read them
-DBT_ARGS = [
-    "--select",
-    "+models/monitoring",
-    *REGISTRY_MODELS,
-    "--indirect-selection",
-    "cautious",
-    "--exclude-resource-type",
-    "unit_test",
-]
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +25,12 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame
     folder = require_online_retail()
     work = tmp_path_factory.mktemp("replay")
     database = work / "segments.duckdb"
-    parser = argparse.ArgumentParser()
-    replay_job.add_arguments(parser)
-    args = parser.parse_args(
+    args = parse_job_args(
+        replay_job,
         [str(folder), "--database", str(database), "--from", "2010-12", "--months", "3"]
-        + ["--vars", json.dumps(FAST), "--project-dir", str(REPO_ROOT)]
+        + ["--vars", json.dumps(fast_vars()), "--project-dir", str(REPO_ROOT)]
         + ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-        + [f"--dbt-arg={arg}" for arg in DBT_ARGS]
+        + [f"--dbt-arg={arg}" for arg in REGISTRY_SELECTION],
     )
     assert replay_job.run(args) == 0
     con = duckdb.connect(str(database), read_only=True)

@@ -6,18 +6,15 @@ import argparse
 
 import duckdb
 import pytest
+from helpers import UCI_HEADER, parse_job_args
 
 from segmentation import cli
 from segmentation.cli import load as load_job
 from segmentation.errors import JobError
 
-UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
-
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    load_job.add_arguments(parser)
-    return parser.parse_args(argv)
+    return parse_job_args(load_job, argv)
 
 
 def test_load_is_a_registered_job():

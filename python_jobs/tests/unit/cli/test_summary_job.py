@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-
 import duckdb
 import pytest
+from helpers import parse_job_args
 
 from segmentation.cli import summary as summary_job
 from segmentation.errors import JobError
 
 
 def run_summary(database) -> int:
-    parser = argparse.ArgumentParser()
-    summary_job.add_arguments(parser)
-    return summary_job.run(parser.parse_args(["--database", str(database)]))
+    return summary_job.run(parse_job_args(summary_job, ["--database", str(database)]))
 
 
 def test_summary_lists_tables_segments_and_how_to_query(tmp_path, capsys, monkeypatch):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
+from helpers import REPO_ROOT
 
 from segmentation.config.evaluation import (
     DEFAULTS,
@@ -13,8 +12,6 @@ from segmentation.config.evaluation import (
     EvaluationSettingsError,
 )
 from segmentation.config.varcheck import check_vars, project_vars
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_mirror_the_dbt_var() -> None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
+from helpers import REPO_ROOT
 
 from segmentation.config.segmentation import DEFAULTS, SegmentationSettings, SettingsError
 
-PROJECT = Path(__file__).resolve().parents[2]
-
 
 def test_dbt_project_var_mirrors_package_defaults() -> None:
-    project = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
     assert project["vars"]["segmentation"] == DEFAULTS
 
 

@@ -5,23 +5,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO_ROOT
 
 from segmentation.cli import check_vars as check_vars_job
 from segmentation.config import varcheck
 from segmentation.config.segmentation import SegmentationSettings, SettingsError
 from segmentation.errors import JobError
 
-REPO = Path(__file__).resolve().parents[2]
 INJECTION = "2011-01-01'; drop table marts.dim_segments; --"
 
 
 def check(override: dict) -> varcheck.VarReport:
-    return varcheck.check_vars(varcheck.project_vars(REPO), override)
+    return varcheck.check_vars(varcheck.project_vars(REPO_ROOT), override)
 
 
 def test_project_defaults_are_valid_and_every_var_has_a_rule() -> None:
@@ -149,51 +147,14 @@ def test_paths_are_confined_to_the_configured_folders(tmp_path: Path) -> None:
 
 
 def test_check_vars_job(capsys: pytest.CaptureFixture) -> None:
-    ok = argparse.Namespace(vars="{as_of_date: 2011-06-01}", project_dir=REPO)
+    ok = argparse.Namespace(vars="{as_of_date: 2011-06-01}", project_dir=REPO_ROOT)
     assert check_vars_job.run(ok) == 0
     assert "dbt vars OK" in capsys.readouterr().out
     bad = argparse.Namespace(
-        vars=f'{{as_of_date: "{INJECTION}", rfm_score_bins: 12}}', project_dir=REPO
+        vars=f'{{as_of_date: "{INJECTION}", rfm_score_bins: 12}}', project_dir=REPO_ROOT
     )
     with pytest.raises(JobError) as raised:
         check_vars_job.run(bad)
     message = str(raised.value)
     assert message.startswith("2 dbt vars are not valid")
     assert "as_of_date" in message and "rfm_score_bins" in message
-
-
-@pytest.mark.dbt
-def test_dbt_compile_refuses_an_injected_as_of_date(tmp_path: Path) -> None:
-    """The SQL side refuses the same value on its own (for a dbt run without check-vars)."""
-    dbt = Path(sys.executable).with_name("dbt")
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(REPO),
-        "SEGMENTS_DUCKDB_PATH": str(tmp_path / "compile.duckdb"),
-    }
-    command = [
-        str(dbt),
-        "compile",
-        "--select",
-        "int_sale_lines_netted",
-        "--target-path",
-        str(tmp_path / "target"),
-        "--log-path",
-        str(tmp_path / "logs"),
-        "--vars",
-        f'{{as_of_date: "{INJECTION}"}}',
-    ]
-    refused = subprocess.run(
-        command,
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert refused.returncode != 0
-    assert "var 'as_of_date' must be a date written YYYY-MM-DD" in refused.stdout
-    compiled = tmp_path / "target" / "compiled"
-    assert not any("drop table" in p.read_text() for p in compiled.rglob("*.sql"))
-    # and check-vars refuses it before dbt would start
-    assert not varcheck.check_project_vars(REPO, f'{{as_of_date: "{INJECTION}"}}').ok

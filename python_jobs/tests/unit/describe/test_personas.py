@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import REPO_ROOT
 
 from segmentation.describe.persona_rules import (
     COMPARISONS,
@@ -28,7 +29,7 @@ from segmentation.describe.personas import (
 from segmentation.describe.profiles import PROFILE_FEATURE_NAMES
 from segmentation.io.tables import SCHEMAS, conform
 
-SEED = Path(__file__).resolve().parents[2] / "seeds" / "persona_rules.csv"
+SEED = REPO_ROOT / "seeds" / "persona_rules.csv"
 # A typical population (means; medians for the order-count feature).
 POPULATION = {name: 1.0 for name in PROFILE_FEATURE_NAMES} | {
     "recency_days": 90.0,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import REPO_ROOT
 
 from segmentation.describe.profiles import (
     PROFILE_FEATURE_NAMES,
@@ -16,8 +16,6 @@ from segmentation.describe.profiles import (
     segment_feature_profiles,
 )
 from segmentation.io.tables import SCHEMAS
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def customers() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -8,7 +8,6 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from segmentation.benchmark.synthetic import synthetic_customer_features
 from segmentation.config.segmentation import SegmentationSettings
 from segmentation.engine.fit import (
     customer_assignments,
@@ -20,17 +19,14 @@ from segmentation.engine.inputs import SegmentationInputError, clear_cache
 from segmentation.engine.prepare import FeatureInputError
 from segmentation.engine.selection import SelectionError
 
+# customers and seed of the module's planted groups (the planted fixture, conftest.py)
+PLANTED = (1500, 7)
 FAST = {
     "algorithms": ["kmeans", "agglomerative"],
     "kmeans": {"k_min": 2, "k_max": 6, "n_init": 3},
     "agglomerative": {"k_min": 2, "k_max": 5, "linkages": ["ward"], "fit_sample_size": 400},
     "selection": {"silhouette_sample_size": 500},
 }
-
-
-@pytest.fixture(scope="module")
-def planted() -> tuple[pd.DataFrame, np.ndarray]:
-    return synthetic_customer_features(1500, n_groups=4, random_state=7)
 
 
 @pytest.fixture(scope="module")

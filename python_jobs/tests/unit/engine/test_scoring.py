@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FAST_SEGMENTATION
 
 from segmentation.benchmark.synthetic import synthetic_customer_features
 from segmentation.config.segmentation import SegmentationSettings
@@ -20,9 +21,7 @@ from segmentation.engine.scoring import (
     score,
 )
 
-SETTINGS = SegmentationSettings.from_mapping(
-    {"algorithms": ["kmeans"], "kmeans": {"k_min": 3, "k_max": 4, "n_init": 2}}
-)
+SETTINGS = SegmentationSettings.from_mapping(FAST_SEGMENTATION)
 
 
 @pytest.fixture(scope="module")

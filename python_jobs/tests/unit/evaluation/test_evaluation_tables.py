@@ -25,6 +25,8 @@ from segmentation.evaluation.tables import (
 )
 from segmentation.io.tables import SCHEMAS
 
+# customers and seed of the module's planted groups (the planted fixture, conftest.py)
+PLANTED = (600, 11)
 FAST = {
     "algorithms": ["kmeans"],
     "kmeans": {"k_min": 2, "k_max": 6, "n_init": 3},
@@ -35,11 +37,6 @@ SMALL = {
     "prediction_strength": {"splits": 2, "sample_size": 400},
     "seed_agreement": {"seeds": [1, 2]},
 }
-
-
-@pytest.fixture(scope="module")
-def planted() -> tuple[pd.DataFrame, np.ndarray]:
-    return synthetic_customer_features(600, n_groups=4, random_state=11)
 
 
 @pytest.fixture(scope="module")

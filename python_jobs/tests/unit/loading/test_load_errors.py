@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import UCI_HEADER
+from helpers import write_bytes as write
 
 from segmentation.loading import LoadError, LoadOptions, load_path, read_mapping_file
 from segmentation.loading.progress import Progress
 
-UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 GOOD_LINE = "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom"
 QUIET = LoadOptions(show_progress=False)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    yield connection
-    connection.close()
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    return path
 
 
 def raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:

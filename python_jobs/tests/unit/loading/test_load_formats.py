@@ -11,26 +11,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import EXAMPLES_DIR, UCI_HEADER
+from helpers import write_lines as write
 
 from segmentation.loading import LoadError, LoadOptions, load_path
 
-UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 UCI2_HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
-EXAMPLE_MAPPING = Path(__file__).resolve().parents[1] / "examples" / "mapping_example.yml"
+EXAMPLE_MAPPING = EXAMPLES_DIR / "mapping_example.yml"
 QUIET = LoadOptions(show_progress=False)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    yield connection
-    connection.close()
-
-
-def write(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
-    return path
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:

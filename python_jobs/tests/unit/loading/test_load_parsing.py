@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
-import duckdb
 import pytest
+from helpers import UCI_HEADER
+from helpers import write_lines as write
 
 from segmentation.loading import LoadError, LoadOptions, load_path
 from segmentation.loading.parsing import suggest_formats
 
-UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 QUIET = LoadOptions(show_progress=False)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    yield connection
-    connection.close()
-
-
-def write(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
-    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
-    return path
 
 
 def uci_line(

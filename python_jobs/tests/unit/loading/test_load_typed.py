@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import UCI_HEADER
 
 from segmentation.loading import LoadError, LoadOptions, load_path, parsing
 
@@ -25,7 +26,13 @@ MAPPING = {
     "customer_id": "client",
     "country": "market",
 }
-UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+# The required columns alone (no invoice, stock code or country).
+REQUIRED_ONLY = {
+    "customer_id": "client",
+    "invoiced_at": "at",
+    "quantity": "qty",
+    "unit_price": "price",
+}
 TRANSACTION_FIELDS = (
     "invoice_id, stock_code, description, quantity, unit_price, invoiced_at, customer_id, "
     "country, source_row"
@@ -210,13 +217,7 @@ def test_double_quantities_load_when_whole(tmp_path, stage_mode):
         }
     )
     path = write_parquet(table, tmp_path / "double.parquet")
-    columns = {
-        "customer_id": "client",
-        "invoiced_at": "at",
-        "quantity": "qty",
-        "unit_price": "price",
-    }
-    _, loaded, rejected = load(path, options(columns), tmp_path / "w.duckdb")
+    _, loaded, rejected = load(path, options(REQUIRED_ONLY), tmp_path / "w.duckdb")
     assert [(row[3], row[5], row[-1]) for row in loaded] == [
         (3, dt.datetime(2011, 1, 1, 10), 1),
         (-2, dt.datetime(2011, 1, 1, 10), 3),
@@ -238,19 +239,13 @@ def test_date_timestamps_and_decimal_prices(tmp_path, stage_mode):
     )
     typed = write_parquet(table, tmp_path / "dates.parquet")
     text = write_as_text(typed, tmp_path / "dates_text.parquet")
-    columns = {
-        "customer_id": "client",
-        "invoiced_at": "at",
-        "quantity": "qty",
-        "unit_price": "price",
-    }
-    _, loaded, rejected = load(typed, options(columns), tmp_path / "a.duckdb")
+    _, loaded, rejected = load(typed, options(REQUIRED_ONLY), tmp_path / "a.duckdb")
     assert [(row[4], row[5]) for row in loaded] == [
         (2.55, dt.datetime(2011, 3, 1)),
         (0.1, dt.datetime(1999, 12, 31)),
     ]
     assert [(row, reason) for row, reason, _ in rejected] == [(2, "missing timestamp")]
-    assert (loaded, rejected) == load(text, options(columns), tmp_path / "b.duckdb")[1:]
+    assert (loaded, rejected) == load(text, options(REQUIRED_ONLY), tmp_path / "b.duckdb")[1:]
 
 
 def test_nanosecond_timestamps_keep_whole_microseconds_as_their_text_does(tmp_path, stage_mode):
@@ -265,19 +260,13 @@ def test_nanosecond_timestamps_keep_whole_microseconds_as_their_text_does(tmp_pa
     )
     typed = write_parquet(table, tmp_path / "ns.parquet")
     text = write_as_text(typed, tmp_path / "ns_text.parquet")
-    columns = {
-        "customer_id": "client",
-        "invoiced_at": "at",
-        "quantity": "qty",
-        "unit_price": "price",
-    }
-    _, loaded, _ = load(typed, options(columns), tmp_path / "a.duckdb")
+    _, loaded, _ = load(typed, options(REQUIRED_ONLY), tmp_path / "a.duckdb")
     assert [row[5] for row in loaded] == [
         dt.datetime(2011, 1, 1, 8, 24, 5, 123456),
         dt.datetime(1969, 12, 31, 23, 59, 59, 999999),
         dt.datetime(1970, 1, 1),
     ]
-    assert loaded == load(text, options(columns), tmp_path / "b.duckdb")[1]
+    assert loaded == load(text, options(REQUIRED_ONLY), tmp_path / "b.duckdb")[1]
 
 
 def test_a_stated_date_format_applies_to_text_only(tmp_path):

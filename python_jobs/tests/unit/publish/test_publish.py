@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import parse_job_args
 
 from segmentation.cli import publish as publish_job
 from segmentation.errors import JobError
@@ -337,27 +338,26 @@ def test_a_failed_publication_leaves_the_serving_copy_byte_identical(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["segments.duckdb", "serving.duckdb"]
 
 
+def python_child(code: str, path: Path) -> subprocess.Popen:
+    """Another Python process running ``code`` on ``path``, talking through stdin and stdout."""
+    command = [sys.executable, "-c", code, str(path)]
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
 def test_replacement_is_a_new_file_and_open_readers_keep_their_copy(
     warehouse: Path, tmp_path: Path
 ) -> None:
     serving = tmp_path / "serving.duckdb"
     publish.publish(warehouse, serving)
     first_inode = serving.stat().st_ino
-    reader = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, duckdb\n"
-            "con = duckdb.connect(sys.argv[1], read_only=True)\n"
-            "q = 'select count(*) from marts.fct_customer_rfm'\n"
-            "print(con.execute(q).fetchone()[0], flush=True)\n"
-            "sys.stdin.readline()\n"
-            "print(con.execute(q).fetchone()[0], flush=True)\n",
-            str(serving),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    reader = python_child(
+        "import sys, duckdb\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "q = 'select count(*) from marts.fct_customer_rfm'\n"
+        "print(con.execute(q).fetchone()[0], flush=True)\n"
+        "sys.stdin.readline()\n"
+        "print(con.execute(q).fetchone()[0], flush=True)\n",
+        serving,
     )
     assert reader.stdout.readline().strip() == "40"
     con = duckdb.connect(str(warehouse))
@@ -388,17 +388,10 @@ def test_stale_temporary_files_of_dead_runs_are_removed(warehouse: Path, tmp_pat
 def test_a_source_locked_by_a_writer_is_refused_with_its_pid(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    writer = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, duckdb; con = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
-            " sys.stdin.read()",
-            str(warehouse),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    writer = python_child(
+        "import sys, duckdb; con = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
+        " sys.stdin.read()",
+        warehouse,
     )
     try:
         assert writer.stdout.readline().strip() == "ready"
@@ -441,9 +434,8 @@ def test_parquet_export_switches_a_link_atomically(warehouse: Path, tmp_path: Pa
 
 
 def job_args(warehouse: Path, tmp_path: Path, **overrides) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    publish_job.add_arguments(parser)
-    args = parser.parse_args(
+    args = parse_job_args(
+        publish_job,
         [
             "--database",
             str(warehouse),
@@ -453,7 +445,7 @@ def job_args(warehouse: Path, tmp_path: Path, **overrides) -> argparse.Namespace
             str(tmp_path / "target"),
             "--log-path",
             str(tmp_path / "logs"),
-        ]
+        ],
     )
     for name, value in overrides.items():
         setattr(args, name, value)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import REPO_ROOT, UCI_HEADER, parse_job_args
 
 from segmentation.cli import replay as replay_job
 from segmentation.errors import JobError
@@ -22,8 +22,6 @@ from segmentation.publish.replay import (
     run_replay,
 )
 
-HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
-
 
 def _day_file(folder: Path, day: str, lines: int) -> None:
     rows = [
@@ -31,7 +29,7 @@ def _day_file(folder: Path, day: str, lines: int) -> None:
         "United Kingdom\n"
         for i in range(lines)
     ]
-    (folder / f"{day}.csv").write_text(HEADER + "".join(rows))
+    (folder / f"{day}.csv").write_text(UCI_HEADER + "\n" + "".join(rows))
 
 
 def test_dates_come_from_file_names_and_bad_names_are_named() -> None:
@@ -73,9 +71,9 @@ def test_build_vars_set_the_as_of_date_and_refuse_a_users() -> None:
 
 
 def test_each_build_is_a_scheduled_build_without_unit_tests() -> None:
-    parser = argparse.ArgumentParser()
-    replay_job.add_arguments(parser)
-    args = parser.parse_args(["by-day", "--dbt-arg=--select", "--dbt-arg=+models/monitoring"])
+    args = parse_job_args(
+        replay_job, ["by-day", "--dbt-arg=--select", "--dbt-arg=+models/monitoring"]
+    )
     step = ReplayStep(month_end=dt.date(2011, 1, 31), as_of_date=dt.date(2011, 2, 1))
     command = replay_job.dbt_command(args, step, {})
     assert command[1] == "build"
@@ -115,17 +113,15 @@ def test_the_job_refuses_bad_vars_and_an_as_of_date(tmp_path: Path) -> None:
     folder = tmp_path / "by-day"
     folder.mkdir()
     _day_file(folder, "2010-12-01", 2)
-    parser = argparse.ArgumentParser()
-    replay_job.add_arguments(parser)
-    project = Path(__file__).resolve().parents[2]
     for bad, message in (
         ("{as_of_date: 2011-01-01}", "as_of_date"),
         ("{retrain: maybe}", "retrain"),
         ("{retraining_policy: {psi_bins: 1}}", "psi_bins"),
     ):
-        args = parser.parse_args(
+        args = parse_job_args(
+            replay_job,
             [str(folder), "--database", str(tmp_path / "w.duckdb"), "--vars", bad]
-            + ["--project-dir", str(project)]
+            + ["--project-dir", str(REPO_ROOT)],
         )
         with pytest.raises(JobError, match=message):
             replay_job.run(args)

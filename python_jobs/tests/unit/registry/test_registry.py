@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FAST_SEGMENTATION
 
 from segmentation.benchmark.synthetic import synthetic_customer_features
 from segmentation.config.retraining import RetrainingPolicy
@@ -24,9 +25,7 @@ from segmentation.registry.tables import (
     segment_lineage,
 )
 
-SETTINGS = SegmentationSettings.from_mapping(
-    {"algorithms": ["kmeans"], "kmeans": {"k_min": 3, "k_max": 5, "n_init": 2}}
-)
+SETTINGS = SegmentationSettings.from_mapping(FAST_SEGMENTATION)
 POLICY = RetrainingPolicy()
 PRICE_COLUMNS = ("monetary_amount", "avg_order_value", "avg_unit_price")
 
