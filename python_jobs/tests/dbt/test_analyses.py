@@ -1,13 +1,12 @@
 """The EDA queries in analyses/ and the reporting models they read.
 
-One small demo warehouse is built with dbt (reporting models, customer features and their
-tests), every analysis is compiled by dbt and then run with DuckDB; each result is checked
+The session's demo warehouse (conftest.py, its log ending mid-month) is copied, every analysis
+is compiled by dbt and then run with DuckDB; each result is checked
 against invariants and against figures recomputed here from the raw log or the marts.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections.abc import Iterator
@@ -18,18 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO_ROOT, run_dbt
-
-from segmentation.demo import DemoConfig, write_demo
-from segmentation.io.warehouse import connect
+from helpers import PROJECT_NAME, REPO_ROOT, run_dbt, scalar
 
 pytestmark = pytest.mark.dbt
 
 ANALYSES_DIR = REPO_ROOT / "analyses"
 REPORTING_DIR = REPO_ROOT / "models" / "reporting"
-PROJECT_NAME = "customer_segments"
-# A log that ends mid-month, so the last month is partial.
-DEMO = DemoConfig(customers=300, months=14, seed=1, end_date=dt.date(2026, 9, 15))
 EVENING_START_HOUR = 18
 # Shares are computed in SQL and again here in pandas: equal up to rounding.
 TOLERANCE = 1e-9
@@ -44,36 +37,14 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    """Demo log -> dbt build of reporting + features -> every analysis compiled and run."""
-    work = tmp_path_factory.mktemp("analyses")
-    database = work / "eda.duckdb"
-    con = connect(database)
-    write_demo(con, DEMO)
-    con.close()
-    run_dbt(
-        [
-            "build",
-            "--select",
-            "+path:models/reporting",
-            "+fct_customer_features",
-            "--indirect-selection",
-            "cautious",
-        ],
-        database,
-        work,
-    )
-    run_dbt(["compile", "--select", "path:analyses"], database, work)
-    compiled = work / "target" / "compiled" / PROJECT_NAME / "analyses"
-    con = duckdb.connect(str(database), read_only=True)
+def built(demo_copy) -> Iterator[Built]:
+    """The built demo warehouse -> every analysis compiled and run."""
+    run_dbt(["compile", "--select", "path:analyses"], demo_copy.database, demo_copy.work)
+    compiled = demo_copy.target / "compiled" / PROJECT_NAME / "analyses"
+    con = duckdb.connect(str(demo_copy.database), read_only=True)
     results = {path.stem: con.sql(path.read_text()).df() for path in sorted(compiled.glob("*.sql"))}
     yield Built(con=con, results=results)
     con.close()
-
-
-def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> float:
-    """The single value a query returns."""
-    return con.execute(sql).fetchall()[0][0]
 
 
 def staged_raw(built: Built) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """The docs site as `make run` leaves it: dbt build -> segmentation charts -> dbt docs generate.
 
-One small demo warehouse is built for the module, scored twice (a first run three months before
-the end of the log, then a full build at its end), so every chart, history included, has data.
+A copy of the session's demo warehouse (conftest.py: built as of the end of its log) is scored a
+second time three months later, as a monthly run that finds no new orders does, so every chart,
+history included, has data.
 `dbt docs generate` runs in a scratch copy of
 the project made of links to the real files, so the charts it copies (asset-paths) land in a
 temporary folder, never in the project's own warehouse/ or target/.
@@ -11,16 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import subprocess
-import sys
 from collections import deque
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import REPO_ROOT, dbt_executable, run_dbt
+from helpers import (
+    PROJECT_NAME,
+    REPO_ROOT,
+    dbt_env,
+    dbt_executable,
+    dbt_vars,
+    run_dbt,
+    scalar,
+    venv_executable,
+)
 
 from segmentation.charts import (
     CHART_NAMES,
@@ -32,12 +39,10 @@ from segmentation.charts import (
 
 pytestmark = pytest.mark.dbt
 
-PROJECT = "customer_segments"
-DEMO_CUSTOMERS = 600
-# The first scoring run is this many days before the end of the log, the second at its end.
-EARLIER_RUN_DAYS = 92
-# The second run scores with the kept model (no retrain), as most monthly runs do. On 600 demo
-# customers the older model may miss a quality gate (their own tests check the gates): warn.
+# The second scoring run is this many days after the first, which is as of the end of the log.
+LATER_RUN_DAYS = 92
+# The second run scores with the kept model (no retrain), as most monthly runs do. Three months
+# on, the older model may miss a quality gate (their own tests check the gates): warn.
 KEEP_THE_MODEL = {
     "retraining_policy": {
         "max_feature_psi": 100,
@@ -64,21 +69,18 @@ class Site:
         self.catalog = json.loads((target / "catalog.json").read_text())
 
     def model(self, name: str) -> dict:
-        return self.manifest["nodes"][f"model.{PROJECT}.{name}"]
+        return self.manifest["nodes"][f"model.{PROJECT_NAME}.{name}"]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+def site(demo_copy, tmp_path_factory: pytest.TempPathFactory) -> Site:
     work = tmp_path_factory.mktemp("docs_site")
-    database = work / "warehouse.duckdb"
-    segmentation = Path(sys.executable).with_name("segmentation")
-    demo = [str(segmentation), "demo", "--customers", str(DEMO_CUSTOMERS), "--months", "25"]
-    subprocess.run([*demo, "--database", str(database)], check=True, capture_output=True)
-    # two scoring runs, as after two monthly `make run`s, so the history charts have data
-    first = {"as_of_date": str(_last_invoice_date(database) - dt.timedelta(days=EARLIER_RUN_DAYS))}
-    first_run = ["build", "--exclude-resource-type", "test", "unit_test"]
-    run_dbt([*first_run, "--vars", json.dumps(first)], database, work / "build")
-    run_dbt(["build", "--vars", json.dumps(KEEP_THE_MODEL)], database, work / "build")
+    database = demo_copy.database
+    # a second scoring run, as after a second monthly `make run`, so the history charts have data
+    later = _last_invoice_date(database) + dt.timedelta(days=1 + LATER_RUN_DAYS)
+    # as `make run` builds: the dbt unit tests check the SQL on the default vars
+    second_run = ["build", "--exclude-resource-type", "unit_test"]
+    run_dbt([*second_run, *dbt_vars({"as_of_date": str(later), **KEEP_THE_MODEL})], database, work)
     project = work / "project"
     project.mkdir()
     for entry in REPO_ROOT.iterdir():
@@ -86,17 +88,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
             (project / entry.name).symlink_to(entry)
     # as in `make run`: from the project folder, with the default output folder
     charts = subprocess.run(
-        [str(segmentation), "charts", "--database", str(database)],
+        [str(venv_executable("segmentation")), "charts", "--database", str(database)],
         cwd=project,
         capture_output=True,
         text=True,
     )
     assert charts.returncode == 0, charts.stdout + charts.stderr
     target = work / "docs_target"
-    env = {**os.environ, "DBT_PROFILES_DIR": str(REPO_ROOT), "SEGMENTS_DUCKDB_PATH": str(database)}
     command = [str(dbt_executable()), "docs", "generate", "--project-dir", str(project)]
     command += ["--target-path", str(target), "--log-path", str(work / "docs_logs")]
-    docs = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    docs = subprocess.run(
+        command, cwd=project, env=dbt_env(database), capture_output=True, text=True
+    )
     assert docs.returncode == 0, docs.stdout[-4000:] + docs.stderr[-2000:]
     return Site(project, database, target, charts.stdout)
 
@@ -106,7 +109,12 @@ def test_every_model_column_source_seed_and_macro_is_described(site: Site) -> No
     missing: list[str] = []
     for unique_id, node in site.manifest["nodes"].items():
         kind = node["resource_type"]
-        if node["package_name"] != PROJECT or kind not in ("model", "seed", "snapshot", "analysis"):
+        if node["package_name"] != PROJECT_NAME or kind not in (
+            "model",
+            "seed",
+            "snapshot",
+            "analysis",
+        ):
             continue
         if not node["description"].strip():
             missing.append(f"{kind} {node['name']}")
@@ -124,7 +132,7 @@ def test_every_model_column_source_seed_and_macro_is_described(site: Site) -> No
             if name.lower() not in declared
         ]
     for unique_id, source in site.manifest["sources"].items():
-        if source["package_name"] != PROJECT:
+        if source["package_name"] != PROJECT_NAME:
             continue
         label = f"source {source['source_name']}.{source['name']}"
         if not source["description"].strip():
@@ -144,7 +152,7 @@ def test_every_model_column_source_seed_and_macro_is_described(site: Site) -> No
             if name.lower() not in declared
         ]
     for macro in site.manifest["macros"].values():
-        if macro["package_name"] != PROJECT:
+        if macro["package_name"] != PROJECT_NAME:
             continue
         if not macro["description"].strip():
             missing.append(f"macro {macro['name']} ({macro['original_file_path']})")
@@ -155,7 +163,7 @@ def test_every_model_column_source_seed_and_macro_is_described(site: Site) -> No
         ]
     counts = {
         kind: sum(
-            n["resource_type"] == kind and n["package_name"] == PROJECT
+            n["resource_type"] == kind and n["package_name"] == PROJECT_NAME
             for n in site.manifest["nodes"].values()
         )
         for kind in ("model", "seed")
@@ -177,17 +185,17 @@ def test_lineage_runs_from_the_raw_log_through_python_models_to_the_segment_mart
     assert {"ml_model_candidates", "ml_registry_runs"} <= python_models
     # ml_runtime_environment describes the Python environment and reads no table (so it runs
     # first); every other python model reads the feature mart, directly or through another
-    assert parents[f"model.{PROJECT}.ml_runtime_environment"] == []
+    assert parents[f"model.{PROJECT_NAME}.ml_runtime_environment"] == []
     for name in python_models - {"ml_runtime_environment"}:
-        ancestors = _ancestors(parents, f"model.{PROJECT}.{name}")
-        assert f"model.{PROJECT}.fct_customer_features" in ancestors, name
+        ancestors = _ancestors(parents, f"model.{PROJECT_NAME}.{name}")
+        assert f"model.{PROJECT_NAME}.fct_customer_features" in ancestors, name
     for mart in ("dim_segments", "fct_customer_segments"):
-        ancestors = _ancestors(parents, f"model.{PROJECT}.{mart}")
-        assert f"model.{PROJECT}.ml_customer_assignments" in ancestors, mart
+        ancestors = _ancestors(parents, f"model.{PROJECT_NAME}.{mart}")
+        assert f"model.{PROJECT_NAME}.ml_customer_assignments" in ancestors, mart
         names = {ancestor.split(".")[-1] for ancestor in ancestors}
         assert names & python_models, f"{mart} does not read a python model"
-        assert f"source.{PROJECT}.shop.transactions" in ancestors
-        assert f"model.{PROJECT}.stg_shop__transactions" in ancestors
+        assert f"source.{PROJECT_NAME}.shop.transactions" in ancestors
+        assert f"model.{PROJECT_NAME}.stg_shop__transactions" in ancestors
 
 
 def test_each_chart_is_produced_non_empty_and_copied_into_the_docs_site(site: Site) -> None:
@@ -209,7 +217,7 @@ def test_each_chart_is_produced_non_empty_and_copied_into_the_docs_site(site: Si
 
 
 def test_the_overview_page_shows_every_chart_and_its_links_resolve(site: Site) -> None:
-    overview = site.manifest["docs"][f"doc.{PROJECT}.__overview__"]["block_contents"]
+    overview = site.manifest["docs"][f"doc.{PROJECT_NAME}.__overview__"]["block_contents"]
     links = IMAGE_LINK.findall(overview)
     assert sorted(Path(link).name for link in links) == sorted(c.file_name for c in CHARTS)
     index_html = site.target / "index.html"
@@ -235,8 +243,7 @@ def test_exposures_declare_the_dashboard_and_every_table_the_charts_read(site: S
 
 
 def _last_invoice_date(database: Path) -> dt.date:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return con.execute("select max(invoiced_at) from raw.transactions").fetchall()[0][0].date()
+    return scalar(database, "select max(invoiced_at) from raw.transactions").date()
 
 
 def _ancestors(parents: dict[str, list[str]], node: str) -> set[str]:

@@ -1,24 +1,23 @@
-"""The evaluation tables and quality gates in a real `dbt build` on a small demo warehouse.
+"""The evaluation tables and quality gates in a real `dbt build` on the demo warehouse.
 
-1. A build at the default gate thresholds fills every evaluation table and passes the gates.
+1. The session's default build (conftest.py) fills every evaluation table and passes the gates.
 2. With an impossible threshold (--vars) the build fails, prints which gate failed with the
    measured value, and leaves the previous marts.fct_customer_segments untouched although its
    inputs changed; at severity warn the same gate only warns and the marts are rebuilt.
 
-The evaluation is cut to a few resamples and splits through --vars so the builds stay short.
+The rebuilds cut the evaluation to a few resamples and splits through --vars to stay short.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import run_dbt
+from helpers import REPO_ROOT, dbt_vars, node_statuses, query, run_dbt
 
-from segmentation.demo import DemoConfig, write_demo
+from segmentation.config.varcheck import project_vars
 
 pytestmark = pytest.mark.dbt
 
@@ -32,34 +31,20 @@ SEGMENTS = "select * from marts.fct_customer_segments order by customer_id"
 
 def build(database: Path, work: Path, *select: str, check: bool = True, **gates: object):
     """`dbt build` (of ``select`` when given) with the short evaluation and these gate vars."""
-    variables = json.dumps({"evaluation": EVALUATION, **gates})
+    variables = dbt_vars({"evaluation": EVALUATION, **gates})
     selection = ["--select", *select] if select else []
-    return run_dbt(["build", *selection, "--vars", variables], database, work, check=check)
-
-
-def query(database: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def statuses(work: Path) -> dict[str, str]:
-    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
-    return {result["unique_id"].split(".")[2]: result["status"] for result in results}
+    return run_dbt(["build", *selection, *variables], database, work, check=check)
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> tuple[Path, Path]:
-    work = tmp_path_factory.mktemp("evaluation_dbt")
-    database = work / "warehouse.duckdb"
-    with duckdb.connect(str(database)) as con:
-        write_demo(con, DemoConfig(customers=500, months=14))
-    build(database, work)
-    return database, work
+def warehouse(demo_copy) -> tuple[Path, Path]:
+    return demo_copy.database, demo_copy.work
 
 
-def test_evaluation_tables_are_filled_and_the_gates_pass(warehouse) -> None:
-    database, work = warehouse
-    results = statuses(work)
+def test_evaluation_tables_are_filled_and_the_gates_pass(demo_build) -> None:
+    database, work = demo_build.database, demo_build.work
+    defaults = project_vars(REPO_ROOT)["evaluation"]
+    results = node_statuses(work)
     gates = {name: status for name, status in results.items() if name.startswith("quality_gate")}
     assert gates == {
         name: "pass"
@@ -80,7 +65,8 @@ def test_evaluation_tables_are_filled_and_the_gates_pass(warehouse) -> None:
         "external_adjusted_rand_index, bootstrap_resamples from ml.ml_segment_evaluation",
     )
     n_segments, evaluated, silhouette, stability, strength, seeds, status, ari, resamples = summary
-    assert evaluated == customers and resamples == 4 and seeds == 2
+    assert evaluated == customers and resamples == defaults["bootstrap"]["resamples"]
+    assert seeds == len(defaults["seed_agreement"]["seeds"]) > 1
     assert 0.2 <= silhouette <= 1 and 0.75 <= stability <= 1 and 0 <= strength <= 1
     # the demo plants archetypes: external validation is available and far above chance
     assert status == "available" and ari > 0.3
@@ -93,7 +79,7 @@ def test_evaluation_tables_are_filled_and_the_gates_pass(warehouse) -> None:
         "(select count(*) from ml.ml_customer_evaluation), "
         "(select count(*) from ml.ml_prediction_strength where is_model_k)",
     )[0]
-    assert counts == (n_segments, 2, customers, 1)
+    assert counts == (n_segments, seeds, customers, 1)
 
 
 def test_an_impossible_gate_stops_the_build_and_keeps_the_last_good_marts(warehouse) -> None:
@@ -120,7 +106,7 @@ def test_an_impossible_gate_stops_the_build_and_keeps_the_last_good_marts(wareho
     assert float(match.group(1)) == pytest.approx(measured, abs=5e-5)
     assert "FAIL 1 quality_gate_min_silhouette" in failed.stdout
     assert "in test quality_gate_min_silhouette" in failed.stdout
-    results = statuses(work)
+    results = node_statuses(work)
     assert results["quality_gate_min_silhouette"] == "fail"
     assert results["fct_customer_segments"] == "skipped"
     assert results["dim_segments"] == "skipped"
@@ -140,5 +126,5 @@ def test_an_impossible_gate_stops_the_build_and_keeps_the_last_good_marts(wareho
     )
     assert "quality gate min_silhouette did not pass" in warned.stdout
     assert "[severity warn]" in warned.stdout
-    assert statuses(work)["quality_gate_min_silhouette"] == "warn"
+    assert node_statuses(work)["quality_gate_min_silhouette"] == "warn"
     assert len(query(database, SEGMENTS)) == features

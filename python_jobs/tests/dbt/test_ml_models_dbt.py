@@ -1,21 +1,18 @@
-"""The dbt Python models of models/ml, built by dbt on a small synthetic feature table."""
+"""The dbt Python models of models/ml, built by dbt on a demo log and on an empty feature table."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import dbt_vars, run_dbt, venv_executable
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation.benchmark.synthetic import synthetic_customer_features
 
-PROJECT = Path(__file__).resolve().parents[2]
-DBT = Path(sys.executable).parent / "dbt"
 # A --vars override of one key: the rest of the segmentation var keeps its defaults.
 OVERRIDE = {"segmentation": {"dbscan": {"min_samples": [12]}}}
 # The demo plants 7 archetypes; the winner must recover them at least this well (measured:
@@ -24,27 +21,13 @@ MIN_ARCHETYPE_ARI = 0.5
 pytestmark = pytest.mark.dbt
 
 
-def run_dbt(tmp_path: Path, database: Path, *args: str) -> None:
-    env = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT), "SEGMENTS_DUCKDB_PATH": str(database)}
-    command = [
-        str(DBT),
-        "build",
-        *args,
-        "--target-path",
-        str(tmp_path / "target"),
-        "--log-path",
-        str(tmp_path / "logs"),
-    ]
-    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-
-
 def test_demo_build_recovers_the_planted_archetypes(tmp_path: Path) -> None:
+    # its own demo, larger than the session's (conftest.py): a first build with the override
     database = tmp_path / "warehouse.duckdb"
-    demo = [str(DBT.parent / "segmentation"), "demo", "--customers", "1500", "--database"]
+    demo = [str(venv_executable("segmentation")), "demo", "--customers", "1500", "--database"]
     subprocess.run([*demo, str(database)], check=True, capture_output=True)
     selection = ["--select", "+models/ml", "--indirect-selection", "cautious"]
-    run_dbt(tmp_path, database, *selection, "--vars", json.dumps(OVERRIDE))
+    run_dbt(["build", *selection, *dbt_vars(OVERRIDE)], database, tmp_path)
     con = duckdb.connect(str(database), read_only=True)
     counts = con.sql(
         "select (select count(*) from marts.fct_customer_features), count(*), "
@@ -78,7 +61,7 @@ def test_empty_features_build_typed_empty_tables(tmp_path: Path) -> None:
         con.register("features", features.iloc[:0])
         con.execute("create table marts.fct_customer_features as select * from features")
     # the persona models (models/ml/personas) also read the seed persona_rules
-    run_dbt(tmp_path, database, "--select", "models/ml", "persona_rules")
+    run_dbt(["build", "--select", "models/ml", "persona_rules"], database, tmp_path)
     con = duckdb.connect(str(database), read_only=True)
     assert con.sql("select count(*) from ml.ml_customer_assignments").fetchall() == [(0,)]
     types = dict(

@@ -1,7 +1,7 @@
 """Profiles, personas, explanations and the RFM cross-tab, built by the real `dbt build`.
 
-One demo warehouse (planted archetypes) is built per module; the real Online Retail log is built
-once more when it is present. The checks are relations between tables, not fixed figures: a
+The session's demo warehouse (planted archetypes, conftest.py) is read; the real Online Retail
+log is built here when it is present. The checks are relations between tables, not fixed figures: a
 persona's name must agree with its profile (the segment called Champions really out-spends the
 others), names are unique, the cross-tab adds up, and the BI marts are contracted and exposed.
 """
@@ -14,9 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT, require_online_retail, run_dbt
+from helpers import REPO_ROOT, query_frame, require_online_retail, run_dbt
 
-from segmentation.demo import DemoConfig, write_demo
 from segmentation.describe.profiles import PROFILE_FEATURE_NAMES
 from segmentation.loading import LoadOptions, load_path
 
@@ -52,23 +51,14 @@ EXPECTED_PERSONAS = {
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    work = tmp_path_factory.mktemp("personas_demo")
-    database = work / "demo.duckdb"
-    with duckdb.connect(str(database)) as con:
-        write_demo(con, DemoConfig(customers=1200))
-    run_dbt(["build"], database, work)
-    return database, work
-
-
-def read(database: Path, sql: str) -> pd.DataFrame:
-    with duckdb.connect(str(database), read_only=True) as con:
-        return con.sql(sql).df()
+def demo(demo_build) -> tuple[Path, Path]:
+    """The session's built demo warehouse and its dbt folder (read only)."""
+    return demo_build.database, demo_build.work
 
 
 def check_personas_agree_with_profiles(database: Path) -> pd.DataFrame:
     """Relations every built warehouse must satisfy; returns dim_segments."""
-    segments = read(database, "select * from marts.dim_segments order by segment_id")
+    segments = query_frame(database, "select * from marts.dim_segments order by segment_id")
     assert len(segments) >= 2
     assert segments.segment_name.is_unique and segments.segment_name.notna().all()
     for column in ("persona_description", "persona_reason", "recommended_action"):
@@ -113,7 +103,7 @@ def test_segments_that_recover_a_planted_archetype_get_its_persona(demo) -> None
     """Where clustering found an archetype (a segment and an archetype that are mostly each
     other, whatever k the engine chose), the persona must be one that describes it."""
     database, _ = demo
-    pairs = read(
+    pairs = query_frame(
         database,
         "select truth.archetype, segments.segment_name from marts.fct_customer_segments as"
         " segments join raw.customer_archetypes as truth using (customer_id)",
@@ -130,8 +120,8 @@ def test_segments_that_recover_a_planted_archetype_get_its_persona(demo) -> None
 
 def test_profiles_long_and_wide_agree(demo) -> None:
     database, _ = demo
-    long = read(database, "select * from marts.fct_segment_feature_profiles")
-    wide = read(database, "select * from marts.dim_segments").set_index("segment_id")
+    long = query_frame(database, "select * from marts.fct_segment_feature_profiles")
+    wide = query_frame(database, "select * from marts.dim_segments").set_index("segment_id")
     assert set(long.feature_name) == set(PROFILE_FEATURE_NAMES)
     assert len(long) == len(wide) * len(PROFILE_FEATURE_NAMES)
     stems = {"mean_days_between_orders": "days_between_orders"}
@@ -153,8 +143,8 @@ def test_profiles_long_and_wide_agree(demo) -> None:
 
 def test_explanation_fidelity_is_recorded_and_rules_reach_dim_segments(demo) -> None:
     database, _ = demo
-    fit = read(database, "select * from ml.ml_segment_explanation_fit")
-    segments = read(database, "select * from marts.dim_segments")
+    fit = query_frame(database, "select * from ml.ml_segment_explanation_fit")
+    segments = query_frame(database, "select * from marts.dim_segments")
     assert len(fit) == 1
     row = fit.iloc[0]
     assert 0 < row.fidelity <= 1 and 0 < row.cross_validated_fidelity <= 1
@@ -167,9 +157,11 @@ def test_explanation_fidelity_is_recorded_and_rules_reach_dim_segments(demo) -> 
 
 def test_rfm_crosstab_adds_up_and_relates_the_two_views(demo) -> None:
     database, _ = demo
-    cells = read(database, "select * from marts.fct_segment_rfm_crosstab")
-    segments = read(database, "select * from marts.fct_customer_segments")
-    grid_names = read(database, "select distinct rfm_segment_name from reference.rfm_segment_grid")
+    cells = query_frame(database, "select * from marts.fct_segment_rfm_crosstab")
+    segments = query_frame(database, "select * from marts.fct_customer_segments")
+    grid_names = query_frame(
+        database, "select distinct rfm_segment_name from reference.rfm_segment_grid"
+    )
     assert len(cells) == segments.segment_id.nunique() * len(grid_names)
     assert cells.customer_count.sum() == len(segments)
     assert segments.rfm_segment_name.notna().all()
@@ -196,12 +188,13 @@ def test_bi_marts_are_contracted_described_and_exposed(demo) -> None:
     assert (REPO_ROOT / "seeds" / "persona_rules.csv").exists()
 
 
-def test_a_persona_claim_the_profile_does_not_support_fails_the_dbt_test(demo, tmp_path) -> None:
-    database, _ = demo
-    copy = tmp_path / "tampered.duckdb"
-    copy.write_bytes(database.read_bytes())
+def test_a_persona_claim_the_profile_does_not_support_fails_the_dbt_test(
+    demo_build, tmp_path
+) -> None:
+    tampered = demo_build.copy_to(tmp_path)  # with the parsed project: dbt starts sooner
+    copy, work = tampered.database, tampered.work
     test = ["test", "--select", "assert_persona_claims_hold_in_customer_tables"]
-    run_dbt(test, copy, tmp_path)  # holds as built
+    run_dbt(test, copy, work)  # holds as built
     with duckdb.connect(str(copy)) as con:
         # claim the opposite direction for one described feature
         con.execute(
@@ -209,7 +202,7 @@ def test_a_persona_claim_the_profile_does_not_support_fails_the_dbt_test(demo, t
             " when '>' then '<' else '>' end where claim_source = 'description'"
             " and segment_id = (select min(segment_id) from ml.ml_segment_persona_claims)"
         )
-    done = run_dbt(test, copy, tmp_path, check=False)
+    done = run_dbt(test, copy, work, check=False)
     assert done.returncode != 0 and "FAIL" in done.stdout
 
 
