@@ -28,11 +28,14 @@ PROJECT_NAME = "customer_segments"
 ONLINE_RETAIL_BY_DAY = REPO_ROOT.parent / "shared" / "data" / "online_retail" / "by-day"
 UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 
-# K-Means alone with k 3..5: the clustering settings of tests that need a model, not a search.
-FAST_SEGMENTATION: dict[str, Any] = {
-    "algorithms": ["kmeans"],
-    "kmeans": {"k_min": 3, "k_max": 5, "n_init": 2},
-}
+
+def fast_segmentation(k_min: int = 3, k_max: int = 5) -> dict[str, Any]:
+    """K-Means alone, k from ``k_min`` to ``k_max``: the clustering settings of tests that need
+    a model, not a search."""
+    return {"algorithms": ["kmeans"], "kmeans": {"k_min": k_min, "k_max": k_max, "n_init": 2}}
+
+
+FAST_SEGMENTATION = fast_segmentation()
 # The registry and monitoring models (and what they read), not the evaluation and personas
 # that read them: the dbt selection of tests about the maintained model.
 REGISTRY_SELECTION = [
@@ -52,9 +55,9 @@ REGISTRY_SELECTION = [
 ]
 
 
-def fast_vars(**more: Any) -> dict[str, Any]:
-    """dbt vars with FAST_SEGMENTATION and ``more``: pass them through ``json.dumps``."""
-    return {"segmentation": FAST_SEGMENTATION, **more}
+def fast_vars(k_min: int = 3, k_max: int = 5, **more: Any) -> dict[str, Any]:
+    """dbt vars with the fast segmentation settings and ``more`` (for ``json.dumps``)."""
+    return {"segmentation": fast_segmentation(k_min, k_max), **more}
 
 
 # -- running dbt and the jobs ------------------------------------------------------------------
