@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from helpers import scalar
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
@@ -62,10 +63,6 @@ def con(small) -> duckdb.DuckDBPyConnection:
     connection.register("t", small[0])
     connection.register("a", small[1])
     return connection
-
-
-def scalar(con: duckdb.DuckDBPyConnection, sql: str):
-    return con.execute(sql).fetchall()[0][0]
 
 
 # ---------------------------------------------------------------------------- determinism
