@@ -1,4 +1,5 @@
-# Two commands: `make run` builds everything on the demo (or your) data, `make test` runs every test.
+# Two commands: `make run` builds everything on the demo (or your) data, `make test` runs every test
+# (`make test-fast`: the unit tests alone, in about a minute).
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
@@ -23,7 +24,7 @@ DBT_VARS ?= {}
 
 LOAD_OPTIONS := $(if $(FORMAT),--format '$(FORMAT)') $(if $(MAPPING),--mapping '$(MAPPING)')
 
-.PHONY: run test env load replay bench docs pytest dbt-test lint clean
+.PHONY: run test test-fast env load replay bench docs pytest dbt-test lint clean
 
 $(STAMP): requirements.lock python_jobs/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -73,8 +74,13 @@ docs: $(STAMP)
 
 test: lint pytest dbt-test
 
+# Every pytest test: python_jobs/tests/unit, then python_jobs/tests/dbt (end to end, with dbt).
 pytest: $(STAMP)
-	$(BIN)/pytest python_jobs/tests
+	$(BIN)/pytest python_jobs/tests/unit python_jobs/tests/dbt
+
+# The unit tests alone (no dbt), for the edit-test loop.
+test-fast: $(STAMP)
+	$(BIN)/pytest python_jobs/tests/unit
 
 # A full `dbt build` (all models and every dbt test, unit tests too, which `run` leaves out as
 # dbt advises for scheduled builds) on a small fresh demo warehouse.

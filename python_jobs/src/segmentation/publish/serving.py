@@ -7,7 +7,7 @@ copies the tables that BI tools read (by rule: every table and view in the schem
 serving copy and renames it over the old one with :func:`os.replace`, an atomic rename within
 one folder. A reader therefore opens either the previous complete copy or the new complete one.
 
-What was found by experiment (DuckDB 2.0.1, Linux; ``tests/test_publish_dbt.py`` checks it):
+What was found by experiment (DuckDB 2.0.1, Linux; ``tests/dbt/test_publish_dbt.py`` checks it):
 
 - a connection opened before the rename keeps working and keeps seeing the copy it opened
   (the old file lives on, unlinked, while it is open); it sees the new copy once it reconnects;
