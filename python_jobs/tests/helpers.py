@@ -36,6 +36,21 @@ def fast_segmentation(k_min: int = 3, k_max: int = 5) -> dict[str, Any]:
 
 
 FAST_SEGMENTATION = fast_segmentation()
+# Every numeric feature of the synthetic customers (segmentation.benchmark.synthetic): its
+# planted groups also differ in features that only describe segments by default (cancellations,
+# unit price, timing shares), so tests that check the engine recovers them give it all of these.
+SYNTHETIC_FEATURES = [
+    "recency_days",
+    "frequency_orders",
+    "monetary_amount",
+    "avg_order_value",
+    "avg_unit_price",
+    "cancellation_rate",
+    "tenure_days",
+    "mean_days_between_orders",
+    "weekend_order_share",
+    "evening_order_share",
+]
 # The registry and monitoring models (and what they read), not the evaluation and personas
 # that read them: the dbt selection of tests about the maintained model.
 REGISTRY_SELECTION = [

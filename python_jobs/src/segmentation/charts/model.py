@@ -302,8 +302,10 @@ def segment_projection(source: ChartSource) -> Figure:
 
 def _stability_threshold(source: ChartSource) -> float:
     """The kept model's segmentation.selection.min_segment_stability (the default without one)."""
-    model = source.frame(f"select settings_json from {SEGMENT_MODEL}")
-    text = model["settings_json"].iloc[0] if len(model) else None
+    text = None
+    if source.has_table(SEGMENT_MODEL):
+        model = source.frame(f"select settings_json from {SEGMENT_MODEL}")
+        text = model["settings_json"].iloc[0] if len(model) else None
     return SegmentationSettings.from_mapping(text).selection.min_segment_stability
 
 

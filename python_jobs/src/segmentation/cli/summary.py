@@ -76,6 +76,8 @@ def _has_stability(con) -> bool:
 
 def _print_rules_and_reason(con) -> None:
     """Each segment's readable rule, and why the model has this many segments."""
+    if _row_count(con, "ml.ml_segment_model") == "missing":
+        return  # a warehouse that holds the marts alone (copied, or not built by dbt)
     rules = con.execute(
         "select segment_id, segment_name, explanation_rule, explanation_precision,"
         " explanation_coverage from marts.dim_segments order by segment_id"
@@ -85,10 +87,9 @@ def _print_rules_and_reason(con) -> None:
         for segment_id, name, rule, precision, coverage in rules:
             figures = "" if precision is None else f" ({precision:.0%} / {coverage:.0%})"
             print(f"  {segment_id} {name}: {rule or 'no rule'}{figures}")
-    if _row_count(con, "ml.ml_segment_model") != "missing":
-        reason = con.execute("select selection_reason from ml.ml_segment_model").fetchall()
-        if reason:
-            print(f"Why {len(rules)} segments: {reason[0][0]}")
+    reason = con.execute("select selection_reason from ml.ml_segment_model").fetchall()
+    if reason:
+        print(f"Why {len(rules)} segments: {reason[0][0]}")
 
 
 def _row_count(con, table: str) -> str:

@@ -239,9 +239,15 @@ def _annotate(
 def _nothing_stable(rows: list[dict[str, object]], settings: SelectionSettings) -> str:
     measured = [r for r in rows if r.get("segment_stability") is not None]
     measured.sort(key=lambda r: -float(r["min_segment_stability"]))
+    qualified = [r["candidate_id"] for r in rows if r["is_qualified"]]
     if measured:
-        listed = "; ".join(_describe(r) for r in measured[:5])
-        found = f"best measured: {listed}"
+        found = "best measured: " + "; ".join(_describe(r) for r in measured[:5])
+    elif qualified:
+        found = (
+            f"no qualifying candidate is of the measured algorithms "
+            f"{list(settings.stability_algorithms)} with at most "
+            f"{settings.target_segments[1]} segments (qualifying: {', '.join(qualified[:8])})"
+        )
     else:
         notes = "; ".join(f"{r['candidate_id']}: {r['qualification_note']}" for r in rows[:8])
         found = f"no candidate qualified ({notes})"

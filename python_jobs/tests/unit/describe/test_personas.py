@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from helpers import REPO_ROOT
 
+from segmentation.config.segmentation import DEFAULTS
 from segmentation.describe.persona_rules import (
     COMPARISONS,
     Condition,
@@ -43,12 +44,15 @@ POPULATION = {name: 1.0 for name in PROFILE_FEATURE_NAMES} | {
 
 
 def profile_table(
-    lifts: dict[int, dict[str, float]], medians: dict[int, dict[str, float]] | None = None
+    lifts: dict[int, dict[str, float]],
+    medians: dict[int, dict[str, float]] | None = None,
+    defining: frozenset[str] = frozenset(PROFILE_FEATURE_NAMES),
 ) -> pd.DataFrame:
     """Profile rows from lifts per segment (unlisted features: lift 1).
 
     Means are lift x population mean, the standard deviation is half the population mean (so
     z = 2 (lift - 1)), medians default to the mean; ranks are computed like profiles.py does.
+    Features in ``defining`` (all by default) define the segments, the others describe them.
     """
     medians = medians or {}
     rows = []
@@ -63,6 +67,7 @@ def profile_table(
                     "feature_label": name,
                     "feature_unit": "",
                     "feature_position": position,
+                    "feature_role": "defining" if name in defining else "describing",
                     "customer_count": 100,
                     "segment_mean": mean,
                     "segment_median": medians.get(segment_id, {}).get(name, mean),
@@ -85,7 +90,7 @@ def profile_table(
 # Hand-made segments, each built to fit one persona of the seed.
 ARCHETYPES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     "Big-basket wholesalers": (
-        {"avg_items_per_order": 8.0, "frequency_orders": 2.0, "monetary_amount": 12.0},
+        {"avg_order_value": 8.0, "frequency_orders": 2.0, "monetary_amount": 12.0},
         {"frequency_orders": 8},
     ),
     "Champions": (
@@ -296,3 +301,30 @@ def test_condition_text_round_trips() -> None:
     condition = parse_condition("  monetary_amount   lift>=1.5 ")
     assert condition == Condition("monetary_amount", "lift", ">=", 1.5)
     assert parse_condition(condition.text()) == condition
+
+
+def test_rules_and_descriptions_use_only_the_defining_features(rules) -> None:
+    defining = frozenset(DEFAULTS["features"])
+    # a segment that stands out in describing features only, and one in both kinds
+    profiles = profile_table(
+        {
+            1: {"evening_order_share": 9.0, "cancellation_rate": 8.0, "frequency_orders": 1.2},
+            2: {"weekend_order_share": 3.0, "q4_revenue_share": 2.5, "monetary_amount": 2.5},
+        },
+        defining=defining,
+    )
+    personas = {p.segment_id: p for p in assign_personas(profiles, rules)}
+    for persona in personas.values():
+        used = {c.feature for c in persona.rule.conditions} if persona.rule else set()
+        assert used <= defining and set(persona.distinctive) <= defining
+        assert {claim["feature_name"] for claim in persona.claims} <= defining
+    # the same segments with every feature defining: the describing artefacts would name them
+    everything = profile_table(
+        {
+            1: {"evening_order_share": 9.0, "cancellation_rate": 8.0, "frequency_orders": 1.2},
+            2: {"weekend_order_share": 3.0, "q4_revenue_share": 2.5, "monetary_amount": 2.5},
+        }
+    )
+    names = {p.segment_id: p.name for p in assign_personas(everything, rules)}
+    assert names[1] == "Heavy returners" and personas[1].name != "Heavy returners"
+    assert names[2] == "Seasonal gift buyers" and personas[2].name == "High spenders"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import SYNTHETIC_FEATURES
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
@@ -21,11 +22,15 @@ from segmentation.engine.selection import SelectionError
 
 # customers and seed of the module's planted groups (the planted fixture, conftest.py)
 PLANTED = (1500, 7)
+# The planted groups also differ in describing features (cancellations, unit price, timing):
+# these engine tests give every feature of the synthetic table to the model, and pure
+# best-silhouette among the stable candidates (no near-tie to more segments).
 FAST = {
+    "features": SYNTHETIC_FEATURES,
     "algorithms": ["kmeans", "agglomerative"],
     "kmeans": {"k_min": 2, "k_max": 6, "n_init": 3},
     "agglomerative": {"k_min": 2, "k_max": 5, "linkages": ["ward"], "fit_sample_size": 400},
-    "selection": {"silhouette_sample_size": 500},
+    "selection": {"silhouette_sample_size": 500, "granularity_tolerance": 0.0},
 }
 
 
@@ -172,7 +177,11 @@ def test_density_winner_flags_noise_and_still_assigns_everyone(planted) -> None:
         {
             "algorithms": ["dbscan"],
             "dbscan": {"min_samples": [10], "fit_sample_size": 600},
-            "selection": {"silhouette_sample_size": 500, "max_noise_share": 0.5},
+            "selection": {
+                "objective": "separation",
+                "silhouette_sample_size": 500,
+                "max_noise_share": 0.5,
+            },
         }
     )
     tables = run_segmentation(features, settings)

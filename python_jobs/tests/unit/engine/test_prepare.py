@@ -119,8 +119,8 @@ def test_duplicate_and_missing_columns_are_named(features) -> None:
     doubled = pd.concat([features, features.iloc[:1]])
     with pytest.raises(FeatureInputError, match="duplicate customer_id"):
         FeaturePreparer(prep_settings()).fit(doubled)
-    with pytest.raises(FeatureInputError, match="avg_unit_price"):
-        FeaturePreparer(prep_settings()).fit(features.drop(columns="avg_unit_price"))
+    with pytest.raises(FeatureInputError, match="avg_order_value"):
+        FeaturePreparer(prep_settings()).fit(features.drop(columns="avg_order_value"))
 
 
 def test_log1p_of_values_below_minus_one_is_refused(features) -> None:

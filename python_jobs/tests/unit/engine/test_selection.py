@@ -76,7 +76,7 @@ def test_small_segments_and_noise_disqualify() -> None:
     assert winner.candidate_id == "kmeans__k=3"
     assert (
         not rows[0]["is_qualified"]
-        and "smallest segment holds 1.0%" in rows[0]["qualification_note"]
+        and "smallest: 1.0% of customers" in rows[0]["qualification_note"]
     )
     assert "noise share 50.0%" in rows[1]["qualification_note"]
     assert rows[0]["rank"] is None

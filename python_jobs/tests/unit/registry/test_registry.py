@@ -109,12 +109,12 @@ def test_injected_price_drift_triggers_the_policy_with_the_reason(features, firs
     row = new.iloc[0]
     assert row["decision"] == "retrained"
     assert "feature_drift" in row["reason_codes"].split(",")
-    assert "avg_unit_price PSI" in row["decision_reason"]
+    assert "avg_order_value PSI" in row["decision_reason"]
     runs = _append(first, new)
     version = model_registry(runs).iloc[-1]
     assert "feature_drift" in version["training_reason_codes"]
     drift = feature_drift(runs)
-    price = drift[drift["feature_name"] == "avg_unit_price"].iloc[0]
+    price = drift[drift["feature_name"] == "avg_order_value"].iloc[0]
     assert price["psi_band"] == "significant" and price["is_above_threshold"]
     assert price["model_version_id"] == first.iloc[0]["model_version_id"]
     assert drift["is_latest_run"].all()
@@ -122,7 +122,11 @@ def test_injected_price_drift_triggers_the_policy_with_the_reason(features, firs
 
 def test_new_segments_get_unused_ids_and_old_ones_are_retired(features, first) -> None:
     more = SegmentationSettings.from_mapping(
-        {"algorithms": ["kmeans"], "kmeans": {"k_min": 7, "k_max": 7, "n_init": 2}}
+        {
+            "algorithms": ["kmeans"],
+            "kmeans": {"k_min": 7, "k_max": 7, "n_init": 2},
+            "selection": {"objective": "separation"},
+        }
     )
     new = registry_run(features, first, more, POLICY)
     assert "settings_changed" in new.iloc[0]["reason_codes"]
