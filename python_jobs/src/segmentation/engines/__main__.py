@@ -1,7 +1,8 @@
 """``python -m segmentation.engines``: build the demo on DuckDB, PostgreSQL and Spark and compare.
 
 Exit status: 0 when every engine builds, tests and matches DuckDB; 1 when something failed or
-differs; 2 when an engine's software is missing (the message says what to install).
+differs; 2 when an engine's software is missing (the message says what to install); 130 when
+interrupted (Ctrl-C or SIGTERM), after stopping what it started.
 """
 
 from __future__ import annotations
@@ -67,7 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep=args.keep,
     )
     started = time.perf_counter()
-    report = Harness(settings).run()
+    try:
+        report = Harness(settings).run()
+    except KeyboardInterrupt:
+        print("test-engines: interrupted; every server and command it started is stopped")
+        return 130
     print()
     print(f"test-engines: {len(report.steps)} steps in {time.perf_counter() - started:.0f} s")
     for engine, comparisons in report.comparisons.items():

@@ -5,12 +5,12 @@
    After each build the raw log, the tables of the Python models and the feature mart are
    kept (Parquet files).
 2. Each engine, in turn: PostgreSQL in a throwaway cluster, Spark in a local warehouse folder.
-   Round 1 loads the raw log and the Python models' tables, runs ``dbt build`` on every other
-   node (seeds, SQL models, their data tests and unit tests) and ``dbt test`` on the Python
-   models' tables, then compares ``fct_customer_features`` with DuckDB's. Round 2 appends the
-   new day's lines to the raw log, replaces the Python models' tables with DuckDB's second
-   build's, builds again (incremental models take their incremental path where the engine
-   has one) and compares again.
+   Round 1 loads the raw log and the Python models' tables and runs ``dbt build`` on every
+   other node (seeds, SQL models, unit tests, and every data test, those on the Python
+   models' tables included), then compares ``fct_customer_features`` with DuckDB's. Round 2
+   appends the new day's lines to the raw log, replaces the Python models' tables with
+   DuckDB's second build's, builds again (incremental models take their incremental path
+   where the engine has one; unit tests are not repeated) and compares again.
 
 dbt runs Python models on DuckDB, Snowflake, Databricks and BigQuery; neither dbt-postgres
 nor dbt-spark's session method can, hence the copied tables. Every server or Spark process
@@ -25,8 +25,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +44,7 @@ FEATURE_KEY = "customer_id"
 NEXT_DAY_SOURCE = "engines://next-day"
 NEXT_DAY_SUFFIX = "-D2"
 RAW_SCHEMA = "raw"
-DBT_TIMEOUT_SECONDS = 1200
+COMMAND_TIMEOUT_SECONDS = 1200
 TAIL_LINES = 40
 
 
@@ -141,67 +143,98 @@ class Harness:
         self.echo = echo
         self.report = Report()
         self.started = time.perf_counter()
+        self.processes = Processes()
 
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> Report:
+        """DuckDB's first round, then every engine side by side while DuckDB builds its second
+        round (an engine waits for it only once its own first round is done)."""
         work = self.settings.workdir
         if work.exists():
             shutil.rmtree(work)
         work.mkdir(parents=True)
         try:
-            rounds = self.reference()
-            python_models = [name for _, name in self.python_model_tables()]
-            for engine in self.settings.engines:
-                try:
-                    self.run_engine(engine, rounds, python_models)
-                except HarnessError as error:
-                    self.report.failures.append(f"{engine}: {error}")
-                    self.echo(f"FAILED {engine}: {error}")
-        except HarnessError as error:
-            self.report.failures.append(f"duckdb: {error}")
-            self.echo(f"FAILED duckdb: {error}")
+            self.run_all()
         finally:
             if not self.settings.keep and self.report.ok:
                 shutil.rmtree(work, ignore_errors=True)
         return self.report
 
-    def reference(self) -> list[Round]:
-        """Both DuckDB builds, and what the engines take from each."""
+    def run_all(self) -> None:
+        try:
+            first = self.reference_round(1)
+        except HarnessError as error:
+            self.fail("duckdb", error)
+            return
+        second: Future[Round] = Future()
+        python_models = [name for _, name in self.python_model_tables()]
+        pool = ThreadPoolExecutor(max_workers=len(self.settings.engines))
+        try:
+            engines = [
+                pool.submit(self.run_engine_reporting, engine, first, second, python_models)
+                for engine in self.settings.engines
+            ]
+            try:
+                second.set_result(self.reference_round(2))
+            except HarnessError as error:
+                self.fail("duckdb", error)
+                second.set_exception(error)
+            wait(engines)
+        except BaseException:
+            # interrupted: end every running command, so each engine unwinds (servers stop)
+            self.processes.stop_all()
+            if not second.done():
+                second.set_exception(HarnessError("interrupted"))
+            raise
+        finally:
+            pool.shutdown(wait=True)
+
+    def fail(self, engine: str, error: Exception) -> None:
+        self.report.failures.append(f"{engine}: {error}")
+        self.echo(f"FAILED {engine}: {error}")
+
+    def run_engine_reporting(
+        self, engine: str, first: Round, second: Future[Round], python_models: Sequence[str]
+    ) -> None:
+        try:
+            self.run_engine(engine, first, second, python_models)
+        except HarnessError as error:
+            self.fail(engine, error)
+
+    def reference_round(self, number: int) -> Round:
+        """DuckDB's build of round ``number`` (round 1 makes the demo log, round 2 appends
+        the next day), and what the engines take from it."""
         folder = self.settings.workdir / "duckdb"
         database = folder / "warehouse.duckdb"
         env = {"SEGMENTS_DUCKDB_PATH": str(database)}
-        self.command(
-            "duckdb: demo log",
-            [
-                sys.executable,
-                "-m",
-                "segmentation.cli",
-                "demo",
-                "--customers",
-                str(self.settings.customers),
-                "--months",
-                str(self.settings.months),
-                "--seed",
-                str(self.settings.seed),
-                "--database",
-                str(database),
-            ],
-            env,
-            folder / "demo.log",
-        )
-        rounds = []
-        for number in (1, 2):
-            if number == 2:
-                with self.step("duckdb: append the next day"):
-                    added = append_next_day(database)
-                self.echo(f"    {added} lines appended")
-            self.dbt(
-                "duckdb", number, ["build", "--exclude-resource-type", "unit_test"], env, folder
+        if number == 1:
+            self.command(
+                "duckdb: demo log",
+                [
+                    sys.executable,
+                    "-m",
+                    "segmentation.cli",
+                    "demo",
+                    "--customers",
+                    str(self.settings.customers),
+                    "--months",
+                    str(self.settings.months),
+                    "--seed",
+                    str(self.settings.seed),
+                    "--database",
+                    str(database),
+                ],
+                env,
+                folder / "demo.log",
             )
-            with self.step(f"duckdb round {number}: export tables"):
-                rounds.append(self.export_round(number, database, folder))
-        return rounds
+        else:
+            with self.step("duckdb: append the next day"):
+                added = append_next_day(database)
+            self.echo(f"    {added} lines appended")
+        self.dbt("duckdb", number, ["build", "--exclude-resource-type", "unit_test"], env, folder)
+        with self.step(f"duckdb round {number}: export tables"):
+            return self.export_round(number, database, folder)
 
     def export_round(self, number: int, database: Path, folder: Path) -> Round:
         out = folder / f"round{number}"
@@ -239,13 +272,14 @@ class Harness:
         )
 
     def run_engine(
-        self, engine: str, rounds: Sequence[Round], python_models: Sequence[str]
+        self, engine: str, first: Round, second: Future[Round], python_models: Sequence[str]
     ) -> None:
         folder = self.settings.workdir / engine
         folder.mkdir(parents=True, exist_ok=True)
         with self.open_engine(engine, folder) as target:
             previous: Round | None = None
-            for item in [*rounds, None]:
+            for waiting in (first, second, None):
+                item = waiting.result() if isinstance(waiting, Future) else waiting
                 # one trip to the engine: the previous build's features out, this round's in
                 label = " and ".join(
                     ([f"read round {previous.number}'s features"] if previous else [])
@@ -335,7 +369,7 @@ class Harness:
 
     def command(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
         with self.step(name):
-            run_logged(
+            self.processes.run(
                 command,
                 {**os.environ, "DBT_PROFILES_DIR": str(self.settings.project), **env},
                 log,
@@ -385,7 +419,7 @@ class SparkTarget(EngineTarget):
             manifest = scratch / "tables.json"
             transfer.write_manifest(load, manifest)
         dumps = [(read, scratch / read)] if read else []
-        run_logged(
+        self.harness.processes.run(
             spark.mover_command(self.warehouse, manifest, dumps),
             {**os.environ, **self.env},
             scratch / "spark-io.log",
@@ -398,32 +432,59 @@ class SparkTarget(EngineTarget):
             return Rows.from_cursor(cursor.description, cursor.fetchall())
 
 
-def run_logged(
-    command: Sequence[str],
-    env: dict[str, str],
-    log: Path,
-    cwd: Path,
-    timeout: float = DBT_TIMEOUT_SECONDS,
-) -> None:
-    """Run ``command`` in its own process group with its output in ``log``; on failure,
-    timeout or interruption the whole group is ended and a HarnessError names the log."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        try:
-            code = process.wait(timeout=timeout)
-        except BaseException:
+class Processes:
+    """The commands running now (one per engine at most), so that an interruption can end
+    them all and every engine unwinds, stopping its server."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._stopping = False
+
+    def run(
+        self,
+        command: Sequence[str],
+        env: dict[str, str],
+        log: Path,
+        cwd: Path,
+        timeout: float = COMMAND_TIMEOUT_SECONDS,
+    ) -> None:
+        """Run ``command`` in its own process group with its output in ``log``; on failure,
+        timeout or interruption the whole group is ended and a HarnessError names the log."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as out:
+            with self._lock:
+                if self._stopping:
+                    raise HarnessError("interrupted")
+                process = subprocess.Popen(
+                    command,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=cwd,
+                    start_new_session=True,
+                )
+                self._running.add(process)
+            try:
+                code = process.wait(timeout=timeout)
+            except BaseException:
+                _end_group(process)
+                raise
+            finally:
+                with self._lock:
+                    self._running.discard(process)
+        if self._stopping:
+            raise HarnessError("interrupted")
+        if code != 0:
+            raise HarnessError(f"exit code {code}; log {log}:\n{tail(log)}")
+
+    def stop_all(self) -> None:
+        """End every running command and refuse new ones."""
+        with self._lock:
+            self._stopping = True
+            running = list(self._running)
+        for process in running:
             _end_group(process)
-            raise
-    if code != 0:
-        raise HarnessError(f"exit code {code}; log {log}:\n{tail(log)}")
 
 
 def _end_group(process: subprocess.Popen[bytes]) -> None:

@@ -59,17 +59,24 @@ def process_env(folder: Path) -> dict[str, str]:
 
 def missing_requirements() -> list[str]:
     """What this machine lacks to run the ``spark`` target (empty when nothing)."""
-    problems = []
-    if importlib.util.find_spec("pyspark") is None:
-        problems.append("the Python package pyspark is not installed")
-    if importlib.util.find_spec("dbt.adapters.spark") is None:
-        problems.append("the dbt adapter dbt-spark is not installed")
+    problems = [
+        f"the Python package {package} is not installed"
+        for module, package in (("pyspark", "pyspark"), ("dbt.adapters.spark", "dbt-spark"))
+        if not _importable(module)
+    ]
     version = java_version()
     if version is None:
         problems.append("no Java runtime (java) found")
     elif version < MIN_JAVA:
         problems.append(f"Java {version} found, Spark needs {MIN_JAVA} or newer")
     return problems
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def java_version() -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +23,7 @@ from segmentation.engines.spark import session_settings
 from segmentation.engines.transfer import TableCopy, engine_type, read_manifest
 
 LOAD_THREADS = 4
+_STARTED = time.perf_counter()
 
 
 def open_session(folder: Path) -> Any:
@@ -44,7 +46,7 @@ def load_tables(session: Any, tables: Sequence[TableCopy], threads: int = LOAD_T
         session.sql(f"create database if not exists {schema}")
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for table in pool.map(lambda table: load_table(session, table), tables):
-            print(f"loaded {table.qualified_name} ({table.rows} rows)", flush=True)
+            _say(f"loaded {table.qualified_name} ({table.rows} rows)")
 
 
 def load_table(session: Any, table: TableCopy) -> TableCopy:
@@ -65,6 +67,10 @@ def dump_table(session: Any, table: str, path: Path) -> None:
     session.table(table).write.mode("overwrite").parquet(str(path))
 
 
+def _say(message: str) -> None:
+    print(f"[{time.perf_counter() - _STARTED:6.1f} s] {message}", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m segmentation.engines.spark_io")
     parser.add_argument("--folder", type=Path, required=True, help="the Spark warehouse folder")
@@ -74,13 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     session = open_session(args.folder.resolve())
+    _say("Spark session open")
     try:
         if args.load is not None:
             load_tables(session, read_manifest(args.load))
         for item in args.dump:
             table, _, path = item.partition("=")
             dump_table(session, table, Path(path))
-            print(f"wrote {table} to {path}", flush=True)
+            _say(f"wrote {table} to {path}")
     finally:
         session.stop()
     return 0
