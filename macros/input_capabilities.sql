@@ -1,13 +1,14 @@
 {#- Optional inputs of the log (stock code, description, country, invoice id) may be missing
-    from a user's file; raw.input_capabilities says which. -#}
+    from a user's file; raw.input_capabilities (staged as stg_shop__input_capabilities) says
+    which. -#}
 
-{% macro input_is_available(capability) -%}
-    {#- SQL boolean: true unless raw.input_capabilities says `capability` is missing. A scalar
-        subquery, so it works inside any select. -#}
+{% macro input_is_available(capability, capabilities) -%}
+    {#- A scalar subquery over `capabilities`, so it works inside any select; the model names
+        the relation (or its import CTE), so its lineage shows what it reads. -#}
     coalesce(
         (
             select min(case when capabilities.is_available then 1 else 0 end) = 1
-            from {{ source('shop', 'input_capabilities') }} as capabilities
+            from {{ capabilities }} as capabilities
             where capabilities.capability = '{{ capability }}'
         ),
         true

@@ -2,7 +2,7 @@
     prepared by its stored sql_expression (impute, clip, ln(1 + x), scale; read from `params`
     when the model runs), then the customer goes to the nearest representative of
     `representatives` (Euclidean over the model inputs; ties to the lower segment id). Returns
-    the columns of ml_customer_assignments. python_jobs/src/segmentation/scoring.py does the
+    the columns of ml_customer_assignments. python_jobs/src/segmentation/engine/scoring.py does the
     same in Python; a test keeps both in step. -#}
 {% macro kept_model_scoring(features, params, representatives, model) -%}
 {%- set used = [] -%}

@@ -1,7 +1,7 @@
 {% macro segment_profile_features() -%}
     {#- The customer features profiled per segment, in the order of PROFILE_FEATURES in
-        python_jobs/src/segmentation/profiles.py (a pytest keeps both lists equal), each with the
-        stem of its dim_segments columns: mean_<stem>, median_<stem>, <stem>_lift. -#}
+        python_jobs/src/segmentation/describe/profiles.py (a pytest keeps both lists equal), each
+        with the stem of its dim_segments columns: mean_<stem>, median_<stem>, <stem>_lift. -#}
     {{ return([
         {'feature': 'recency_days', 'stem': 'recency_days'},
         {'feature': 'frequency_orders', 'stem': 'frequency_orders'},

@@ -36,7 +36,7 @@
 {%- endmacro %}
 
 {% macro duckdb__row_fingerprint(columns) -%}
-    {#- DuckDB's 64-bit hash of the values: many times faster than md5 of text. -#}
+    {#- DuckDB's 64-bit hash of the values: much faster than md5 of text. -#}
     hash({{ columns | join(', ') }})
 {%- endmacro %}
 

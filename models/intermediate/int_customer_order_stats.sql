@@ -1,11 +1,8 @@
-{#- One row per customer with at least one kept order (positive net value) before the as-of
-    date: the order and line statistics the feature mart derives its features from, none of
-    which depends on the day the build runs (recency and tenure, which do, are computed in
-    fct_customer_features from these and the as-of date).
-
-    Incremental by customer, like the netted tables: a build recomputes the statistics of the
+{#- Incremental by customer, like the netted tables: a build recomputes the statistics of the
     customers whose lines changed (base_shop__customer_line_states; the pre-hook deletes their old
-    rows). Customers without a kept order have no row and are looked at again on every build. -#}
+    rows). Customers without a kept order have no row and are looked at again on every build.
+    Recency and tenure move with the as-of date, so fct_customer_features computes them from
+    these statistics. -#}
 {{ config(
     materialized=customer_table_materialization(),
     incremental_strategy='append',

@@ -1,6 +1,3 @@
-{#- One row: the first and last invoice date of the log and the as-of date of the features
-    (the var `as_of_date`, or the day after the last invoice when it is empty). Every model that
-    needs the as-of date reads it here. -#}
 {{ config(materialized='table') }}
 
 with

@@ -1,8 +1,4 @@
-{#- One row per customer order (invoice) before the as-of date, valued after netting
-    cancellations. Orders whose every unit was cancelled keep a row with net_amount = 0;
-    features count only orders with a positive net amount. A table: the feature mart, the
-    reporting models and the tests read it.
-
+{#- A table rather than a view: the feature mart, the reporting models and the tests read it.
     Incremental by customer, like int_sale_lines_netted: a build recomputes the orders of the
     customers whose lines changed (base_shop__customer_line_states; the pre-hook deletes their old
     rows) from their freshly netted lines. -#}

@@ -1,6 +1,3 @@
-{#- One row per customer per scoring run: the segment the kept model gave, appended by every run
-    and never rebuilt away (incremental, full_refresh false). A run already recorded (a build
-    whose inputs equal the latest run's) adds nothing. -#}
 {{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
 
 with

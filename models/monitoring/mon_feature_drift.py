@@ -1,10 +1,10 @@
 """Feature drift (PSI) per scoring run and model input, from the registry log.
 
-Logic: python_jobs/src/segmentation/registry.py (feature_drift).
+Logic: python_jobs/src/segmentation/registry/monitoring.py (feature_drift).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import feature_drift
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.monitoring import feature_drift
 
 
 def model(dbt, session):

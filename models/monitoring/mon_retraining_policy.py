@@ -1,10 +1,10 @@
 """Every retraining-policy rule per scoring run, with its figures, from the registry log.
 
-Logic: python_jobs/src/segmentation/registry.py (retraining_policy).
+Logic: python_jobs/src/segmentation/registry/monitoring.py (retraining_policy).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.registry import retraining_policy
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.monitoring import retraining_policy
 
 
 def model(dbt, session):

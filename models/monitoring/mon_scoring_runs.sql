@@ -1,4 +1,3 @@
-{#- One row per scoring run: what the retraining policy decided and which model scored. -#}
 with
 
 runs as (

@@ -1,7 +1,5 @@
-{#- One row per pair of consecutive scoring runs and (from segment, to segment): how many
-    customers moved and their revenue, for a Sankey diagram or a heatmap. A customer new in the
-    later run has no from segment; one missing from it has no to segment. Appended run by run
-    (incremental); a full refresh recomputes every pair from mon_assignment_history. -#}
+{#- Appended run by run (incremental); a full refresh recomputes every pair from
+    mon_assignment_history. -#}
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 with

@@ -1,7 +1,3 @@
-{#- One row per acquisition cohort (month of the customer's first kept order) and month since
-    that first order: how many of the cohort ordered again, and what they spent. Every month from
-    the cohort's first to the last month of the log has a row, so a month in which nobody came
-    back shows 0 rather than a gap. Month 0 is 1.0 by construction. -#}
 with
 
 orders as (

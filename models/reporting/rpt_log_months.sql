@@ -1,10 +1,4 @@
-{#- One row per calendar month of the log, up to the as-of date: which days of the month the log
-    covers and whether the month is partial. Logs rarely start on the 1st or stop on the last day
-    of a month, so totals of the first and last month are not comparable with the others.
-
-    Every month from the log's first to its last covered day is listed, a month without any line
-    too (the reports show it with zeros rather than leave it out). Built from the log's bounds
-    alone, without reading the lines again. -#}
+{#- Built from the log's bounds alone, without reading the lines again. -#}
 with
 
 bounds as (

@@ -9,7 +9,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from segmentation.algorithms import (
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.algorithms import (
     NOISE,
     CandidateSpec,
     candidate_grid,
@@ -18,7 +19,6 @@ from segmentation.algorithms import (
     nearest_representative,
     seeded_sample,
 )
-from segmentation.settings import SegmentationSettings
 
 SPECS = [
     CandidateSpec("kmeans", (("n_clusters", 4), ("n_init", 4))),

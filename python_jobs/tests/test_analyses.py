@@ -21,7 +21,7 @@ import yaml
 from conftest import REPO_ROOT, run_dbt
 
 from segmentation.demo import DemoConfig, write_demo
-from segmentation.warehouse import connect
+from segmentation.io.warehouse import connect
 
 pytestmark = pytest.mark.dbt
 

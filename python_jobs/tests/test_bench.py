@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import inspect
 import json
 import math
 import subprocess
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from segmentation.benchmark import report
+from segmentation.benchmark import data, report
 from segmentation.benchmark.data import NEXT_DAY_SUFFIX, ensure_log, write_next_day
 from segmentation.benchmark.measure import StepFailed, combine, run_measured
 from segmentation.benchmark.pipeline import (
@@ -33,6 +34,7 @@ from segmentation.benchmark.pipeline import (
 )
 from segmentation.benchmark.references import floor_query, run_floor
 from segmentation.benchmark.sizes import SizeError, parse_size, parse_sizes
+from segmentation.demo import catalogue, tuning
 
 REPO = Path(__file__).resolve().parents[2]
 # k-means only, k 2..4: the smoke run measures the pipeline's plumbing, not the model search
@@ -173,6 +175,20 @@ def test_log_is_generated_once_and_the_next_day_copies_the_last_day(tmp_path):
     assert day["invoice_id"].str.endswith(NEXT_DAY_SUFFIX).all()
     assert not set(day["invoice_id"]) & set(frame["invoice_id"])
     assert sorted(day["quantity"]) == sorted(last_day["quantity"])
+
+
+def test_log_fingerprint_follows_every_module_of_the_generator(monkeypatch):
+    before = data.generator_fingerprint()
+    assert data.generator_fingerprint() == before
+    source = inspect.getsource
+    for module in (tuning, catalogue):  # modules other than the package's __init__
+        with monkeypatch.context() as patched:
+            patched.setattr(
+                data.inspect,
+                "getsource",
+                lambda obj, changed=module: source(obj) + ("#\n" if obj is changed else ""),
+            )
+            assert data.generator_fingerprint() != before
 
 
 # -- references --------------------------------------------------------------------------------

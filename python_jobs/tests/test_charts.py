@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from segmentation import cli
+from segmentation.benchmark.synthetic import synthetic_customer_features
 from segmentation.charts import (
     CHART_NAMES,
     DRAWN,
@@ -29,10 +30,9 @@ from segmentation.charts import (
 from segmentation.charts import render as render_module
 from segmentation.charts.monitoring import MIGRATION, SIZE_HISTORY, STABILITY
 from segmentation.charts.source import ChartSource, prepared_features, segment_names
-from segmentation.engine import run_segmentation
-from segmentation.prepare import FeaturePreparer
-from segmentation.settings import SegmentationSettings
-from segmentation.synthetic import synthetic_customer_features
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.fit import run_segmentation
+from segmentation.engine.prepare import FeaturePreparer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SETTINGS = {

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from segmentation.dbt_io import existing_rows, to_pandas
+from segmentation.io.dbt_io import existing_rows, to_pandas
 
 EXPECTED = pd.DataFrame({"customer_id": ["a", "b"], "monetary_amount": [1.5, 2.0]})
 

@@ -17,8 +17,9 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
 from segmentation import cli, demo
-from segmentation.contract import ARCHETYPE_COLUMNS, TRANSACTION_COLUMNS
 from segmentation.demo import ARCHETYPE_NAMES, NON_PRODUCTS, DemoConfig, generate_chunks
+from segmentation.demo import context as demo_context
+from segmentation.io.contract import ARCHETYPE_COLUMNS, TRANSACTION_COLUMNS
 
 SMALL = DemoConfig(customers=300, months=25, seed=7)
 PRODUCT_CODE = re.compile(r"^\d{5}[A-Z]?$")
@@ -150,7 +151,7 @@ def test_default_size_is_about_100_lines_per_customer():
 
 
 def test_invoice_numbers_grow_with_time_across_chunks(monkeypatch):
-    monkeypatch.setattr(demo, "CHUNK_CUSTOMERS", 70)  # several chunks for a small log
+    monkeypatch.setattr(demo_context, "CHUNK_CUSTOMERS", 70)  # several chunks for a small log
     table, truth = generate(DemoConfig(customers=300, months=12, seed=11))
     frame = table.to_pandas()
     assert frame["source_row"].is_unique

@@ -1,4 +1,5 @@
-"""PSI, bins, bands and the retraining policy (segmentation.drift)."""
+"""PSI, bins and bands (segmentation.registry.drift); the retraining policy
+(segmentation.config.retraining)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from segmentation.drift import (
+from segmentation.config.retraining import PolicyError, RetrainingPolicy, parse_flag
+from segmentation.registry.drift import (
     SHARE_FLOOR,
-    PolicyError,
-    RetrainingPolicy,
     Signals,
     bin_shares,
     decide,
     fit_bin_edges,
-    parse_flag,
     psi,
     psi_band,
     segment_size_rows,

@@ -8,18 +8,17 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from segmentation.engine import (
-    SegmentationInputError,
-    clear_cache,
+from segmentation.benchmark.synthetic import synthetic_customer_features
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.fit import (
     customer_assignments,
     model_candidates,
     run_segmentation,
     transform_params,
 )
-from segmentation.prepare import FeatureInputError
-from segmentation.selection import SelectionError
-from segmentation.settings import SegmentationSettings
-from segmentation.synthetic import synthetic_customer_features
+from segmentation.engine.inputs import SegmentationInputError, clear_cache
+from segmentation.engine.prepare import FeatureInputError
+from segmentation.engine.selection import SelectionError
 
 FAST = {
     "algorithms": ["kmeans", "agglomerative"],
@@ -222,8 +221,8 @@ def test_model_records_version_window_and_representatives(planted, result) -> No
 def test_runtime_environment_names_packages_and_thread_pools() -> None:
     from importlib import metadata
 
-    from segmentation.algorithms import FIT_THREADS
-    from segmentation.engine import PACKAGES, runtime_environment
+    from segmentation.engine.algorithms import FIT_THREADS
+    from segmentation.engine.environment import PACKAGES, runtime_environment
 
     frame = runtime_environment()
     assert list(frame.columns) == ["component", "kind", "version", "detail"]

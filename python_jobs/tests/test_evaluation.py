@@ -11,8 +11,8 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_samples, silhouette_score
 
-from segmentation.algorithms import CandidateSpec, fit_candidate, seeded_sample
-from segmentation.evaluation import (
+from segmentation.engine.algorithms import CandidateSpec, fit_candidate, seeded_sample
+from segmentation.evaluation.metrics import (
     BootstrapStability,
     EvaluationError,
     PredictionStrength,

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from segmentation.evaluation_settings import (
+from segmentation.config.evaluation import (
     DEFAULTS,
     EvaluationSettings,
     EvaluationSettingsError,
 )
-from segmentation.varcheck import check_vars, project_vars
+from segmentation.config.varcheck import check_vars, project_vars
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_a_partial_override_keeps_the_other_defaults() -> None:
         ({"bootstrap": 5}, "evaluation.bootstrap must be a mapping"),
         ({"prediction_strength": {"threshold": 1.5}}, "threshold must be a number from 0 to 1"),
         ({"seed_agreement": {"seeds": []}}, "seeds must be a non-empty list"),
-        ({"seed_agreement": {"seeds": [1, 1]}}, "lists a seed twice"),
+        ({"seed_agreement": {"seeds": [1, 1]}}, "seeds lists an entry twice"),
         ({"customer_fit": {"silhouette_sample_size": 2}}, "must be null or an integer >= 10"),
         ({"random_state": -1}, "evaluation.random_state must be null or an integer >= 0"),
     ],

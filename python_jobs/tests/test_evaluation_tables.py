@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation import bench_evaluation
-from segmentation.engine import run_segmentation
-from segmentation.evaluation import EvaluationError
-from segmentation.evaluation_settings import EvaluationSettings
-from segmentation.evaluation_tables import (
+from segmentation.benchmark import evaluation as bench_evaluation
+from segmentation.benchmark.synthetic import synthetic_customer_features
+from segmentation.config.evaluation import EvaluationSettings
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.fit import run_segmentation
+from segmentation.evaluation.metrics import EvaluationError
+from segmentation.evaluation.tables import (
     NOT_AVAILABLE,
-    SCHEMAS,
     assignment_rule,
     customer_evaluation,
     prediction_strength,
@@ -22,8 +23,7 @@ from segmentation.evaluation_tables import (
     seed_agreement,
     segment_stability,
 )
-from segmentation.settings import SegmentationSettings
-from segmentation.synthetic import synthetic_customer_features
+from segmentation.io.tables import SCHEMAS
 
 FAST = {
     "algorithms": ["kmeans"],

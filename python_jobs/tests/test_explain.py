@@ -1,4 +1,4 @@
-"""The surrogate decision tree (segmentation.explain) on small synthetic customers."""
+"""The surrogate decision tree (segmentation.describe.explain) on small synthetic customers."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.explain import (
-    FIT_COLUMNS,
-    RULE_COLUMNS,
+from segmentation.describe.explain import (
     ExplanationInputError,
     SegmentExplainer,
     explanation_fit,
     explanation_rules,
 )
+from segmentation.io.tables import SCHEMAS
 
 
 def customers(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -49,7 +48,7 @@ FEATURES = ["frequency_orders", "mean_days_between_orders", "weekend_order_share
 def test_a_tree_recovers_threshold_segments_with_readable_rules() -> None:
     features, assignments = customers()
     rules = explanation_rules(features, assignments, FEATURES, max_depth=3, random_state=0)
-    assert list(rules.columns) == list(RULE_COLUMNS)
+    assert list(rules.columns) == list(SCHEMAS["ml_segment_explanation_rules"])
     assert set(rules.segment_id) == {1, 2, 3}
     assert (rules.rule_precision == 1.0).all()
     by_segment = rules.groupby("segment_id").rule_coverage.sum()
@@ -75,7 +74,7 @@ def test_whole_number_features_read_as_whole_numbers() -> None:
 def test_fidelity_is_accuracy_against_the_assignments() -> None:
     features, assignments = customers()
     fit = explanation_fit(features, assignments, FEATURES, max_depth=3, random_state=0)
-    assert list(fit.columns) == list(FIT_COLUMNS) and len(fit) == 1
+    assert list(fit.columns) == list(SCHEMAS["ml_segment_explanation_fit"]) and len(fit) == 1
     row = fit.iloc[0]
     assert row.fidelity == pytest.approx(1.0)
     assert 0.9 <= row.cross_validated_fidelity <= 1.0
@@ -134,7 +133,7 @@ def test_no_customers_give_typed_empty_tables() -> None:
     features, assignments = customers()
     rules = explanation_rules(features.iloc[:0], assignments.iloc[:0], FEATURES)
     fit = explanation_fit(features.iloc[:0], assignments.iloc[:0], FEATURES)
-    assert rules.empty and list(rules.columns) == list(RULE_COLUMNS)
+    assert rules.empty and list(rules.columns) == list(SCHEMAS["ml_segment_explanation_rules"])
     assert fit.empty and str(fit["fidelity"].dtype) == "float64"
 
 

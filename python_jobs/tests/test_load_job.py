@@ -7,7 +7,9 @@ import argparse
 import duckdb
 import pytest
 
-from segmentation import cli, load_job
+from segmentation import cli
+from segmentation.cli import load as load_job
+from segmentation.errors import JobError
 
 UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 
@@ -19,7 +21,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def test_load_is_a_registered_job():
-    assert cli.JOBS["load"][0] == "segmentation.load_job"
+    assert cli.JOBS["load"][0] == "segmentation.cli.load"
 
 
 def test_cli_loads_reports_and_skips_on_rerun(tmp_path, capsys):
@@ -68,9 +70,9 @@ def test_cli_errors_become_job_errors_and_write_nothing(tmp_path):
             "unit_price=cost",
         ]
     )
-    with pytest.raises(cli.JobError, match=r"unit_price -> 'cost'.*nothing was loaded"):
+    with pytest.raises(JobError, match=r"unit_price -> 'cost'.*nothing was loaded"):
         load_job.run(args)
-    with pytest.raises(cli.JobError, match="expected FIELD=COLUMN"):
+    with pytest.raises(JobError, match="expected FIELD=COLUMN"):
         load_job.run(parse([str(data), "--database", str(database), "--column", "quantity"]))
     with duckdb.connect(str(database), read_only=True) as con:
         assert con.execute(
@@ -96,7 +98,7 @@ def test_real_data_replaces_demo_data_only_when_asked(tmp_path, capsys):
     )
     argv = [str(data), "--database", str(database), "--no-progress"]
 
-    with pytest.raises(cli.JobError, match="did not load"):
+    with pytest.raises(JobError, match="did not load"):
         load_job.run(parse(argv))
 
     assert load_job.run(parse([*argv, "--replace-demo"])) == 0

@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation import check_lock_job, locks
-from segmentation.cli import JobError
+from segmentation.cli import check_lock as check_lock_job
+from segmentation.errors import JobError
+from segmentation.io import locks
 
 HOLDER_SCRIPT = """
 import sys, duckdb

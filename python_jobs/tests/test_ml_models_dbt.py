@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.synthetic import synthetic_customer_features
+from segmentation.benchmark.synthetic import synthetic_customer_features
 
 PROJECT = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).parent / "dbt"

@@ -1,4 +1,4 @@
-"""Persona rules (segmentation.personas) on hand-made segment profiles."""
+"""Persona rules (segmentation.describe.personas) on hand-made segment profiles."""
 
 from __future__ import annotations
 
@@ -8,24 +8,25 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from segmentation.personas import (
-    CLAIM_COLUMNS,
+from segmentation.describe.persona_rules import (
     COMPARISONS,
-    PERSONA_COLUMNS,
     Condition,
     PersonaRule,
     PersonaRuleError,
+    parse_condition,
+    parse_rules,
+    read_rules,
+)
+from segmentation.describe.personas import (
     assign_personas,
     cadence_description,
     compare_to_average,
     format_amount,
-    parse_condition,
-    parse_rules,
     persona_claims,
-    read_rules,
     segment_personas,
 )
-from segmentation.profiles import PROFILE_COLUMNS, PROFILE_FEATURE_NAMES, typed_frame
+from segmentation.describe.profiles import PROFILE_FEATURE_NAMES
+from segmentation.io.tables import SCHEMAS, conform
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "persona_rules.csv"
 # A typical population (means; medians for the order-count feature).
@@ -77,7 +78,7 @@ def profile_table(
     frame["segment_rank"] = frame.groupby("feature_name")["segment_mean"].rank(
         method="min", ascending=False
     )
-    return typed_frame(frame, PROFILE_COLUMNS)
+    return conform(frame, "ml_segment_profiles")
 
 
 # Hand-made segments, each built to fit one persona of the seed.
@@ -173,13 +174,13 @@ def test_the_result_does_not_depend_on_row_order(rules) -> None:
     first = segment_personas(frame, rules)
     again = segment_personas(frame.sample(frac=1.0, random_state=7), rules)
     pd.testing.assert_frame_equal(first, again)
-    assert list(first.columns) == list(PERSONA_COLUMNS)
+    assert list(first.columns) == list(SCHEMAS["ml_segment_personas"])
 
 
 def test_claims_hold_on_the_profile_they_describe(rules) -> None:
     frame = archetype_profiles(list(ARCHETYPES))
     claims = persona_claims(frame, rules)
-    assert list(claims.columns) == list(CLAIM_COLUMNS)
+    assert list(claims.columns) == list(SCHEMAS["ml_segment_persona_claims"])
     assert set(claims.claim_source) == {"rule", "description"}
     indexed = frame.set_index(["segment_id", "feature_name"])
     column = {"lift": "lift", "z_score": "z_score", "median": "segment_median"}
@@ -242,9 +243,9 @@ def test_cadence_and_amount_wording() -> None:
 
 
 def test_empty_profiles_give_typed_empty_tables(rules) -> None:
-    empty = typed_frame([], PROFILE_COLUMNS)
+    empty = conform([], "ml_segment_profiles")
     personas, claims = segment_personas(empty, rules), persona_claims(empty, rules)
-    assert personas.empty and list(personas.columns) == list(PERSONA_COLUMNS)
+    assert personas.empty and list(personas.columns) == list(SCHEMAS["ml_segment_personas"])
     assert claims.empty and str(claims["threshold"].dtype) == "float64"
 
 

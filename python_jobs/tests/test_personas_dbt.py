@@ -17,8 +17,8 @@ import pytest
 from conftest import REPO_ROOT, require_online_retail, run_dbt
 
 from segmentation.demo import DemoConfig, write_demo
+from segmentation.describe.profiles import PROFILE_FEATURE_NAMES
 from segmentation.loading import LoadOptions, load_path
-from segmentation.profiles import PROFILE_FEATURE_NAMES
 
 pytestmark = pytest.mark.dbt
 

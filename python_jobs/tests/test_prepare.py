@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.prepare import FeatureInputError, FeaturePreparer
-from segmentation.settings import SegmentationSettings
-from segmentation.synthetic import synthetic_customer_features
+from segmentation.benchmark.synthetic import synthetic_customer_features
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.prepare import FeatureInputError, FeaturePreparer
 
 
 def prep_settings(**override):

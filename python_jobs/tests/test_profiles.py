@@ -1,4 +1,4 @@
-"""Segment profiles (segmentation.profiles) on small hand-made customer tables."""
+"""Segment profiles (segmentation.describe.profiles) on small hand-made customer tables."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.profiles import (
-    PROFILE_COLUMNS,
+from segmentation.describe.profiles import (
     PROFILE_FEATURE_NAMES,
     ProfileInputError,
     segment_feature_profiles,
 )
+from segmentation.io.tables import SCHEMAS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ def row(profile: pd.DataFrame, segment: int, feature: str) -> pd.Series:
 def test_statistics_match_a_hand_computation() -> None:
     features, assignments = customers()
     profile = segment_feature_profiles(features, assignments)
-    assert list(profile.columns) == list(PROFILE_COLUMNS)
+    assert list(profile.columns) == list(SCHEMAS["ml_segment_profiles"])
     # population: 10, 30, 20, 100, 140, 120 -> mean 70
     money = [10.0, 30.0, 20.0, 100.0, 140.0, 120.0]
     std = float(np.std(money))
@@ -126,7 +126,7 @@ def test_only_customers_in_both_tables_count() -> None:
 def test_empty_input_gives_a_typed_empty_table() -> None:
     features, assignments = customers()
     profile = segment_feature_profiles(features.iloc[:0], assignments.iloc[:0])
-    assert profile.empty and list(profile.columns) == list(PROFILE_COLUMNS)
+    assert profile.empty and list(profile.columns) == list(SCHEMAS["ml_segment_profiles"])
     assert str(profile["segment_mean"].dtype) == "float64"
     assert str(profile["feature_name"].dtype) == "string"
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation import publish, publish_job
-from segmentation.cli import JobError
+from segmentation.cli import publish as publish_job
+from segmentation.errors import JobError
+from segmentation.publish import serving as publish
 
 KEY = b"test-key-0123456789abcdef"
 INVOCATION = "5b646ffb-a287-4632-b7eb-111ff8d7a5fd"

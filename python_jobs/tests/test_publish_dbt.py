@@ -26,8 +26,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation import locks, publish_job
-from segmentation.cli import JobError
+from segmentation.cli import publish as publish_job
+from segmentation.errors import JobError
+from segmentation.io import locks
 
 pytestmark = pytest.mark.dbt
 

@@ -1,4 +1,4 @@
-"""The maintained model: keep, score, retrain by policy, stable ids (segmentation.registry)."""
+"""The maintained model: keep, score, retrain by policy, stable ids (segmentation.registry.runs)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation import registry
-from segmentation.drift import RetrainingPolicy
-from segmentation.engine import SegmentationInputError
-from segmentation.scoring import score
-from segmentation.settings import SegmentationSettings
-from segmentation.synthetic import synthetic_customer_features
+from segmentation.benchmark.synthetic import synthetic_customer_features
+from segmentation.config.retraining import RetrainingPolicy
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.inputs import SegmentationInputError
+from segmentation.engine.scoring import score
+from segmentation.io.tables import SCHEMAS
+from segmentation.registry.artifact import ModelArtifact, kept_artifact
+from segmentation.registry.monitoring import feature_drift, retraining_policy
+from segmentation.registry.runs import registry_run
+from segmentation.registry.tables import (
+    current_model,
+    current_part,
+    model_registry,
+    segment_lineage,
+)
 
 SETTINGS = SegmentationSettings.from_mapping(
     {"algorithms": ["kmeans"], "kmeans": {"k_min": 3, "k_max": 5, "n_init": 2}}
@@ -30,7 +39,7 @@ def features() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def first(features) -> pd.DataFrame:
-    return registry.registry_run(features, None, SETTINGS, POLICY)
+    return registry_run(features, None, SETTINGS, POLICY)
 
 
 def _append(runs: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -38,7 +47,7 @@ def _append(runs: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def _assignments(features: pd.DataFrame, runs: pd.DataFrame) -> dict[str, int]:
-    artifact = registry.kept_artifact(runs)
+    artifact = kept_artifact(runs)
     scores = score(features, artifact.params, artifact.representatives)
     return dict(zip(scores.customer_ids, scores.segment_ids.tolist(), strict=True))
 
@@ -48,45 +57,45 @@ def test_the_first_build_trains_and_records_the_whole_model(features, first) -> 
     row = first.iloc[0]
     assert row["decision"] == "first_model" and row["is_training_run"]
     assert row["reason_codes"] == "first_model" and row["run_id"] == 1
-    model = registry.current_model(first)
+    model = current_model(first)
     assert model["model_version_number"].tolist() == [1]
     assert model["model_version_id"].iloc[0] == row["model_version_id"]
-    reps = registry.current_part(first, "representatives")
+    reps = current_part(first, "representatives")
     n_segments = int(model["n_segments"].iloc[0])
     assert sorted(reps["segment_id"].unique()) == list(range(1, n_segments + 1))
-    lineage = registry.segment_lineage(first)
+    lineage = segment_lineage(first)
     assert set(lineage["status"]) == {"first"}
     assert lineage["training_customer_share"].sum() == pytest.approx(1.0)
-    assert registry.current_part(first, "candidates")["is_winner"].sum() == 1
+    assert current_part(first, "candidates")["is_winner"].sum() == 1
 
 
 def test_scoring_twice_with_unchanged_data_changes_nothing(features, first) -> None:
-    again = registry.registry_run(features, first, SETTINGS, POLICY)
+    again = registry_run(features, first, SETTINGS, POLICY)
     assert len(again) == 0
     # a warehouse that sums floats in another order gives last-bit noise: still unchanged
     noisy = features.assign(monetary_amount=features["monetary_amount"] * (1 + 2e-16))
-    assert len(registry.registry_run(noisy, first, SETTINGS, POLICY)) == 0
+    assert len(registry_run(noisy, first, SETTINGS, POLICY)) == 0
 
 
 def test_shuffled_input_is_the_same_run(features, first) -> None:
     shuffled = features.sample(frac=1.0, random_state=4)
-    assert len(registry.registry_run(shuffled, first, SETTINGS, POLICY)) == 0
+    assert len(registry_run(shuffled, first, SETTINGS, POLICY)) == 0
 
 
 def test_retrain_on_unchanged_data_keeps_every_segment_id(features, first) -> None:
     shuffled = features.sample(frac=1.0, random_state=8)
-    new = registry.registry_run(shuffled, first, SETTINGS, POLICY, retrain_requested=True)
+    new = registry_run(shuffled, first, SETTINGS, POLICY, retrain_requested=True)
     assert new.iloc[0]["decision"] == "retrained" and new.iloc[0]["reason_codes"] == "requested"
     runs = _append(first, new)
-    assert registry.model_registry(runs)["model_version_number"].tolist() == [1, 2]
+    assert model_registry(runs)["model_version_number"].tolist() == [1, 2]
     assert _assignments(features, runs) == _assignments(features, first)
-    lineage = registry.segment_lineage(runs)
+    lineage = segment_lineage(runs)
     second = lineage[lineage["model_version_id"] == new.iloc[0]["model_version_id"]]
     assert set(second["status"]) == {"kept"}
     assert (second["customer_overlap"] == 1.0).all()
     assert second["centroid_distance"].max() < 1e-9
     # with no drift the kept-model signals are all quiet
-    rules = registry.retraining_policy(runs)
+    rules = retraining_policy(runs)
     quiet = rules[(rules["run_id"] == 2) & (rules["rule_name"] != "requested")]
     assert not quiet["is_triggered"].any()
 
@@ -97,15 +106,15 @@ def test_injected_price_drift_triggers_the_policy_with_the_reason(features, firs
     newer = rng.random(len(drifted)) < 0.6  # "new months": most customers' prices tripled
     for column in PRICE_COLUMNS:
         drifted.loc[newer, column] = drifted.loc[newer, column] * 3
-    new = registry.registry_run(drifted, first, SETTINGS, POLICY)
+    new = registry_run(drifted, first, SETTINGS, POLICY)
     row = new.iloc[0]
     assert row["decision"] == "retrained"
     assert "feature_drift" in row["reason_codes"].split(",")
     assert "avg_unit_price PSI" in row["decision_reason"]
     runs = _append(first, new)
-    version = registry.model_registry(runs).iloc[-1]
+    version = model_registry(runs).iloc[-1]
     assert "feature_drift" in version["training_reason_codes"]
-    drift = registry.feature_drift(runs)
+    drift = feature_drift(runs)
     price = drift[drift["feature_name"] == "avg_unit_price"].iloc[0]
     assert price["psi_band"] == "significant" and price["is_above_threshold"]
     assert price["model_version_id"] == first.iloc[0]["model_version_id"]
@@ -116,24 +125,24 @@ def test_new_segments_get_unused_ids_and_old_ones_are_retired(features, first) -
     more = SegmentationSettings.from_mapping(
         {"algorithms": ["kmeans"], "kmeans": {"k_min": 7, "k_max": 7, "n_init": 2}}
     )
-    new = registry.registry_run(features, first, more, POLICY)
+    new = registry_run(features, first, more, POLICY)
     assert "settings_changed" in new.iloc[0]["reason_codes"]
     runs = _append(first, new)
-    lineage = registry.segment_lineage(runs)
+    lineage = segment_lineage(runs)
     latest = lineage[lineage["model_version_id"] == new.iloc[0]["model_version_id"]]
-    old_max = int(registry.model_registry(first)["max_segment_id"].iloc[0])
+    old_max = int(model_registry(first)["max_segment_id"].iloc[0])
     fresh = latest[latest["status"] == "new"]
     assert len(fresh) >= 1 and (fresh["segment_id"] > old_max).all()
     kept_or_new = latest[latest["status"] != "retired"]
     assert len(kept_or_new) == 7
-    reps = registry.current_part(runs, "representatives")
+    reps = current_part(runs, "representatives")
     assert set(reps["segment_id"]) == set(kept_or_new["segment_id"])
-    assert registry.model_registry(runs)["max_segment_id"].iloc[-1] == latest["segment_id"].max()
+    assert model_registry(runs)["max_segment_id"].iloc[-1] == latest["segment_id"].max()
 
 
 def test_the_artifact_survives_json_exactly(first) -> None:
-    artifact = registry.kept_artifact(first)
-    again = registry.ModelArtifact.from_json(artifact.to_json())
+    artifact = kept_artifact(first)
+    again = ModelArtifact.from_json(artifact.to_json())
     assert again.to_json() == artifact.to_json()
     pd.testing.assert_frame_equal(again.representatives, artifact.representatives)
     payload = json.loads(first.iloc[0]["model_json"])
@@ -144,8 +153,8 @@ def test_unscorable_settings_and_empty_input() -> None:
     features, _ = synthetic_customer_features(60, n_groups=2, random_state=1)
     quantile = SegmentationSettings.from_mapping({"scaler": "quantile"})
     with pytest.raises(SegmentationInputError, match="quantile"):
-        registry.registry_run(features, None, quantile, POLICY)
-    empty = registry.registry_run(features.iloc[:0], None, SETTINGS, POLICY)
-    assert len(empty) == 0 and list(empty.columns) == list(registry.SCHEMAS["ml_registry_runs"])
-    assert len(registry.current_model(None)) == 0
-    assert len(registry.feature_drift(None)) == 0
+        registry_run(features, None, quantile, POLICY)
+    empty = registry_run(features.iloc[:0], None, SETTINGS, POLICY)
+    assert len(empty) == 0 and list(empty.columns) == list(SCHEMAS["ml_registry_runs"])
+    assert len(current_model(None)) == 0
+    assert len(feature_drift(None)) == 0

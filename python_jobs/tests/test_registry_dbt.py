@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import run_dbt
 
-from segmentation.scoring import score
+from segmentation.engine.scoring import score
 
 REGISTRY_MODELS = [
     "ml_model_registry",

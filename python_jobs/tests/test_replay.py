@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation import replay_job
-from segmentation.cli import JobError
-from segmentation.replay import (
+from segmentation.cli import replay as replay_job
+from segmentation.errors import JobError
+from segmentation.publish.replay import (
     ReplayError,
     ReplayStep,
     build_vars,

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from conftest import REPO_ROOT, require_online_retail
 
-from segmentation import replay_job
+from segmentation.cli import replay as replay_job
 
 REGISTRY_MODELS = [
     "ml_model_registry",

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.engine import run_segmentation
-from segmentation.prepare import FeaturePreparer
-from segmentation.scoring import (
+from segmentation.benchmark.synthetic import synthetic_customer_features
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.fit import run_segmentation
+from segmentation.engine.prepare import FeaturePreparer
+from segmentation.engine.scoring import (
     ScoringError,
     jaccard_matrix,
     map_points,
@@ -17,8 +19,6 @@ from segmentation.scoring import (
     prepared_matrix,
     score,
 )
-from segmentation.settings import SegmentationSettings
-from segmentation.synthetic import synthetic_customer_features
 
 SETTINGS = SegmentationSettings.from_mapping(
     {"algorithms": ["kmeans"], "kmeans": {"k_min": 3, "k_max": 4, "n_init": 2}}

@@ -9,8 +9,9 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_score
 
-from segmentation.algorithms import CandidateSpec, Partition, deployed_labels, fit_candidate
-from segmentation.selection import (
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine.algorithms import CandidateSpec, Partition, deployed_labels, fit_candidate
+from segmentation.engine.selection import (
     SelectionError,
     agreement_frame,
     best_per_algorithm,
@@ -19,7 +20,6 @@ from segmentation.selection import (
     score_candidate,
     segment_order,
 )
-from segmentation.settings import SegmentationSettings
 
 SELECTION = SegmentationSettings.from_mapping(
     {"selection": {"min_segment_share": 0.05, "silhouette_tie_tolerance": 0.02}}

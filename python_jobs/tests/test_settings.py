@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from segmentation.settings import DEFAULTS, SegmentationSettings, SettingsError
+from segmentation.config.segmentation import DEFAULTS, SegmentationSettings, SettingsError
 
 PROJECT = Path(__file__).resolve().parents[2]
 

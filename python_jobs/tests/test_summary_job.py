@@ -7,7 +7,8 @@ import argparse
 import duckdb
 import pytest
 
-from segmentation import cli, summary_job
+from segmentation.cli import summary as summary_job
+from segmentation.errors import JobError
 
 
 def run_summary(database) -> int:
@@ -35,5 +36,5 @@ def test_summary_lists_tables_segments_and_how_to_query(tmp_path, capsys, monkey
 
 
 def test_summary_without_a_warehouse_is_a_clear_error(tmp_path):
-    with pytest.raises(cli.JobError, match="run `make run` first"):
+    with pytest.raises(JobError, match="run `make run` first"):
         run_summary(tmp_path / "absent.duckdb")

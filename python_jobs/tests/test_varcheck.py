@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from segmentation import check_vars_job, varcheck
-from segmentation.cli import JobError
-from segmentation.settings import SegmentationSettings, SettingsError
+from segmentation.cli import check_vars as check_vars_job
+from segmentation.config import varcheck
+from segmentation.config.segmentation import SegmentationSettings, SettingsError
+from segmentation.errors import JobError
 
 REPO = Path(__file__).resolve().parents[2]
 INJECTION = "2011-01-01'; drop table marts.dim_segments; --"

@@ -1,5 +1,3 @@
-{#- Fails on every row whose `column_name` lies outside [min_value, max_value] (either bound
-    may be omitted). Nulls are not checked here: combine with not_null where they matter. -#}
 {% test accepted_range(model, column_name, min_value=none, max_value=none) %}
 select *
 from {{ model }}

@@ -1,5 +1,3 @@
-{#- Fails when the model and `compare_model` have different numbers of rows (e.g. a customer
-    lost by an inner join). Returns one row with both counts. -#}
 {% test equal_row_count(model, compare_model) %}
 with
 

@@ -1,6 +1,3 @@
-{#- Quality gate: `column_name` of the model (e.g. the overall silhouette of the one-row
-    evaluation table) is at least `minimum` on every row; a NULL fails. `gate_name` names the
-    gate in the message (default: min_<column>). -#}
 {% test quality_gate_at_least(model, column_name, minimum, gate_name=none, setting=none) %}
 {%- set minimum_value = quality_gate_threshold(minimum, "minimum") -%}
 {%- set measured -%}

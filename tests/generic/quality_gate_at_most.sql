@@ -1,6 +1,3 @@
-{#- Quality gate: `column_name` of the model (e.g. the noise share of the one-row evaluation
-    table) is at most `maximum` on every row; a NULL fails. `gate_name` names the gate in the
-    message (default: max_<column>). -#}
 {% test quality_gate_at_most(model, column_name, maximum, gate_name=none, setting=none) %}
 {%- set maximum_value = quality_gate_threshold(maximum, "maximum") -%}
 {%- set measured -%}

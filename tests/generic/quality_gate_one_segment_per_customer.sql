@@ -1,5 +1,3 @@
-{#- Quality gate: every customer of `eligible` has exactly one row in `assignments`, and nobody
-    else has one. Measured: the number of customers breaking that (must be 0). -#}
 {% test quality_gate_one_segment_per_customer(model, assignments, eligible, customer_column="customer_id") %}
 {%- set measured -%}
     select count(*) as measured_value

@@ -1,5 +1,3 @@
-{#- Quality gate: the number of distinct segments in `assignments` lies in
-    [min_segments, max_segments]. `setting` names where the bounds come from (for the message). -#}
 {% test quality_gate_segment_count(model, assignments, min_segments, max_segments, segment_column="segment_id", setting=none) %}
 {%- set min_segments_value = quality_gate_threshold(min_segments, "min_segments") | int -%}
 {%- set max_segments_value = quality_gate_threshold(max_segments, "max_segments") | int -%}

@@ -1,5 +1,3 @@
-{#- Quality gate: the smallest segment of `assignments` holds at least `minimum` (a share, 0-1)
-    of its customers. -#}
 {% test quality_gate_smallest_segment_share(model, assignments, minimum, segment_column="segment_id", setting=none) %}
 {%- set minimum_value = quality_gate_threshold(minimum, "minimum") -%}
 {%- set measured -%}

@@ -1,5 +1,3 @@
-{#- Fails when the sum of `column_name` differs from the number of rows of `compare_model`
-    (e.g. segment sizes must add up to the customer count). Returns one row with both figures. -#}
 {% test sum_equals_row_count(model, column_name, compare_model) %}
 with
 

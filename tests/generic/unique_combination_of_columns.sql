@@ -1,5 +1,3 @@
-{#- Fails on every combination of `combination_of_columns` that occurs more than once: the
-    primary-key test for tables whose key spans several columns. -#}
 {#- The query dispatches (macros/repeated_combinations.sql): DuckDB counts fingerprints first. -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
 {{ adapter.dispatch('repeated_combinations', 'customer_segments')(model, combination_of_columns) }}

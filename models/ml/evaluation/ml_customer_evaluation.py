@@ -1,11 +1,12 @@
 """How well every customer fits its segment: distances, margin and silhouette.
 
-Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.customer_evaluation).
+Logic: python_jobs/src/segmentation/evaluation/metrics.py (through evaluation/tables.py
+customer_evaluation).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.evaluation_settings import EvaluationSettings
-from segmentation.evaluation_tables import customer_evaluation
+from segmentation.config.evaluation import EvaluationSettings
+from segmentation.evaluation.tables import customer_evaluation
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

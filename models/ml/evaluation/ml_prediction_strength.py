@@ -1,11 +1,12 @@
 """Prediction strength of every candidate number of segments (a cross-validation of k).
 
-Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.prediction_strength).
+Logic: python_jobs/src/segmentation/evaluation/metrics.py (through evaluation/tables.py
+prediction_strength).
 """
 
-from segmentation.dbt_io import existing_rows, to_pandas
-from segmentation.evaluation_settings import EvaluationSettings
-from segmentation.evaluation_tables import prediction_strength
+from segmentation.config.evaluation import EvaluationSettings
+from segmentation.evaluation.tables import prediction_strength
+from segmentation.io.dbt_io import existing_rows, to_pandas
 
 
 def model(dbt, session):

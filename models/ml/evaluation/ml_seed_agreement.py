@@ -1,11 +1,12 @@
 """Agreement of the winner refitted with other seeds (adjusted Rand index).
 
-Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.seed_agreement).
+Logic: python_jobs/src/segmentation/evaluation/metrics.py (through evaluation/tables.py
+seed_agreement).
 """
 
-from segmentation.dbt_io import existing_rows, to_pandas
-from segmentation.evaluation_settings import EvaluationSettings
-from segmentation.evaluation_tables import seed_agreement
+from segmentation.config.evaluation import EvaluationSettings
+from segmentation.evaluation.tables import seed_agreement
+from segmentation.io.dbt_io import existing_rows, to_pandas
 
 
 def model(dbt, session):

@@ -1,11 +1,11 @@
 """One row summarising the evaluation of the kept model; the quality gates test this table.
 
-Logic: python_jobs/src/segmentation/evaluation_tables.py (segment_evaluation).
+Logic: python_jobs/src/segmentation/evaluation/tables.py (segment_evaluation).
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.evaluation_settings import EvaluationSettings
-from segmentation.evaluation_tables import segment_evaluation
+from segmentation.config.evaluation import EvaluationSettings
+from segmentation.evaluation.tables import segment_evaluation
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

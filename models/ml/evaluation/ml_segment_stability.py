@@ -1,11 +1,12 @@
 """Bootstrap (clusterboot) stability of every segment of the kept model.
 
-Logic: python_jobs/src/segmentation/evaluation.py (through evaluation_tables.segment_stability).
+Logic: python_jobs/src/segmentation/evaluation/metrics.py (through evaluation/tables.py
+segment_stability).
 """
 
-from segmentation.dbt_io import existing_rows, to_pandas
-from segmentation.evaluation_settings import EvaluationSettings
-from segmentation.evaluation_tables import segment_stability
+from segmentation.config.evaluation import EvaluationSettings
+from segmentation.evaluation.tables import segment_stability
+from segmentation.io.dbt_io import existing_rows, to_pandas
 
 
 def model(dbt, session):

@@ -1,11 +1,11 @@
 """The surrogate decision tree in one row: its settings and fidelity to the assignments.
 
-Logic: python_jobs/src/segmentation/explain.py.
+Logic: python_jobs/src/segmentation/describe/explain.py.
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.explain import explanation_fit
-from segmentation.settings import SegmentationSettings
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.describe.explain import explanation_fit
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

@@ -1,11 +1,11 @@
 """Readable rules of a shallow surrogate decision tree, one row per leaf.
 
-Logic: python_jobs/src/segmentation/explain.py.
+Logic: python_jobs/src/segmentation/describe/explain.py.
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.explain import explanation_rules
-from segmentation.settings import SegmentationSettings
+from segmentation.config.segmentation import SegmentationSettings
+from segmentation.describe.explain import explanation_rules
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

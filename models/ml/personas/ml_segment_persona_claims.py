@@ -1,10 +1,11 @@
 """Every statement a persona makes about its segment, for checking against the profile.
 
-Logic: python_jobs/src/segmentation/personas.py; rules: the seed persona_rules.
+Logic: python_jobs/src/segmentation/describe/personas.py; rules: the seed persona_rules.
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.personas import parse_rules, persona_claims
+from segmentation.describe.persona_rules import parse_rules
+from segmentation.describe.personas import persona_claims
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

@@ -1,10 +1,11 @@
 """The persona of every segment: name, description, reason and recommended action.
 
-Logic: python_jobs/src/segmentation/personas.py; rules: the seed persona_rules.
+Logic: python_jobs/src/segmentation/describe/personas.py; rules: the seed persona_rules.
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.personas import parse_rules, segment_personas
+from segmentation.describe.persona_rules import parse_rules
+from segmentation.describe.personas import segment_personas
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

@@ -1,10 +1,10 @@
 """Every feature of every segment against all customers (segment x feature).
 
-Logic: python_jobs/src/segmentation/profiles.py.
+Logic: python_jobs/src/segmentation/describe/profiles.py.
 """
 
-from segmentation.dbt_io import to_pandas
-from segmentation.profiles import segment_feature_profiles
+from segmentation.describe.profiles import segment_feature_profiles
+from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):

@@ -1,4 +1,3 @@
-{#- One row per demo customer with its planted archetype (empty for real data). -#}
 with
 
 source as (

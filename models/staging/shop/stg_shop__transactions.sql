@@ -1,9 +1,3 @@
-{#- One row per loaded line: trimmed, typed, classified and flagged. Nothing is dropped here;
-    the flags say what later layers leave out and why.
-
-    A view that costs little more than reading the log: the two searches over the whole log are
-    done once per build, in small tables (duplicate lines in base_shop__transaction_duplicates,
-    the category of each distinct stock code in base_shop__stock_codes), and joined here. -#}
 with
 
 source as (

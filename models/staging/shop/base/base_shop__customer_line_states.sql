@@ -1,13 +1,4 @@
-{#- One row per customer of the log: a fingerprint (line_state) of the customer's lines (as
-    staging cleans them) and of the settings the netted tables depend on.
-
-    base_shop__duplicate_search, int_sale_lines_netted, int_orders_netted and
-    int_customer_order_stats are incremental: each row keeps the line_state it was computed
-    from, and a build recomputes exactly the customers whose line_state changed. A daily file
-    touches a few per cent of the customers, so a daily build searches and nets a few per cent
-    of the log.
-
-    Read from the log itself rather than from staging, which depends on the duplicate search.
+{#- Read from the log itself rather than from staging, which depends on the duplicate search.
     Nothing staging derives for a customer's lines escapes it: duplicates are identical lines,
     hence lines of one customer, decided among that customer's lines; the non-product
     category of a line follows from its stock code and the seed, whose contents are

@@ -1,14 +1,6 @@
-{#- The search for repeated lines, kept between builds: one row per customer searched, with
-    the line_state the search saw (its line columns empty), and one row per line that repeats
-    an earlier identical line (the duplicates). base_shop__transaction_duplicates lists the
-    duplicates alone; this table's customer rows are what makes the search incremental.
-
-    A repeat is equal to an earlier line in every column after the staging clean-up, except its
-    place; "earlier" = first by source file, then source row. Identical lines have the same
-    customer, so duplicates are decided among one customer's lines and, like the netted
-    tables, a build searches only the customers whose line_state changed (the pre-hook deletes
-    their rows) and the lines without a customer, which have no state and are searched again
-    on every build (about a quarter of a typical log).
+{#- The customer rows (line columns empty) are what makes the search incremental;
+    base_shop__transaction_duplicates lists the duplicates alone. Lines without a customer have
+    no line_state, so they are searched on every build (about a quarter of a typical log).
 
     Numbering every line within its group of equals would sort the lines; a fingerprint of the
     columns finds the few groups with more than one line and only those are numbered, on the

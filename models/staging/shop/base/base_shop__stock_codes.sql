@@ -1,7 +1,5 @@
-{#- One row per distinct stock code of the log (after the staging clean-up) with its non-product
-    category from the seed non_product_stock_codes (null for products). A small table, so the
-    staging view matches codes by a plain join instead of testing every line against every
-    pattern. -#}
+{#- A table, so the staging view matches codes by a plain join instead of testing every line
+    against every pattern. -#}
 {{ config(materialized='table') }}
 
 with

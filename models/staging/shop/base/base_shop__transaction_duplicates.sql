@@ -1,6 +1,3 @@
-{#- One row per loaded line that repeats an earlier identical line (see
-    base_shop__duplicate_search, which searches and keeps the result between builds). The
-    staging view flags these lines as duplicates. -#}
 {{ config(materialized='table') }}
 
 with

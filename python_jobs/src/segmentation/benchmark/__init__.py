@@ -5,5 +5,5 @@ a child process), ``data`` (demo logs written once as Parquet, and the next day'
 ``pipeline`` (the real pipeline run stage by stage), ``references`` (the floor and the
 notebook baseline), ``report`` (the table as text, CSV and Markdown) and ``runner`` (all of it
 for each size). The clustering engine alone on synthetic features is measured by
-``segmentation.bench_selection``.
+``segmentation.benchmark.selection``.
 """

@@ -9,8 +9,10 @@ fingerprint of the generator's source, so a changed generator never reuses an ol
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import json
+import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +48,14 @@ class LogFile:
 
 
 def generator_fingerprint() -> str:
-    """Eight hex digits that change whenever the demo generator's source changes."""
-    return hashlib.sha256(inspect.getsource(demo).encode()).hexdigest()[:8]
+    """Eight hex digits that change whenever the source of any module of the demo generator
+    (the ``segmentation.demo`` package) changes."""
+    digest = hashlib.sha256()
+    names = sorted(info.name for info in pkgutil.iter_modules(demo.__path__))
+    for name in ["", *names]:
+        module = importlib.import_module(f"{demo.__name__}.{name}" if name else demo.__name__)
+        digest.update(inspect.getsource(module).encode())
+    return digest.hexdigest()[:8]
 
 
 def log_path(folder: Path, size: BenchSize, seed: int) -> Path:

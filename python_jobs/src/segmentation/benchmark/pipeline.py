@@ -36,7 +36,7 @@ from typing import Any
 
 from segmentation.benchmark.data import LOG_COLUMNS
 from segmentation.benchmark.measure import Measurement, StepFailed, combine, run_measured
-from segmentation.dbt_commands import PRODUCTION_BUILD_ARGS
+from segmentation.io.dbt_commands import PRODUCTION_BUILD_ARGS
 
 FEATURE_MART = "fct_customer_features"
 # The stages of one pipeline run, in the order they run and are reported.

@@ -26,7 +26,7 @@ from segmentation.benchmark.pipeline import (
 )
 from segmentation.benchmark.report import DAILY, FULL, BenchRow
 from segmentation.benchmark.sizes import BenchSize
-from segmentation.settings import SegmentationSettings
+from segmentation.config.segmentation import SegmentationSettings
 
 CSV_NAME = "bench_results.csv"
 MARKDOWN_NAME = "bench_results.md"

@@ -1,6 +1,6 @@
 """Charts of the segmentation for dbt docs and reports, drawn from warehouse tables.
 
-``segmentation charts`` (see :mod:`segmentation.charts_job`) calls :func:`render_charts`, which
+``segmentation charts`` (see :mod:`segmentation.cli.charts`) calls :func:`render_charts`, which
 opens the warehouse read-only, draws every chart of :data:`CHARTS` whose tables exist into
 ``warehouse/charts/`` (dbt's ``asset-paths`` copy that folder into the docs site) and closes the
 connection. Matplotlib runs on the Agg backend (files only; see :mod:`.style`).

@@ -31,7 +31,7 @@ from segmentation.charts.style import (
     segment_label,
     set_titles,
 )
-from segmentation.settings import FEATURE_COLUMNS
+from segmentation.config.segmentation import FEATURE_COLUMNS
 
 # Lift is shown on a log2 scale clipped to ±LIFT_LOG2_LIMIT (a 4x or 1/4x lift is saturated).
 LIFT_LOG2_LIMIT = 2.0

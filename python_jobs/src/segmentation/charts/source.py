@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segmentation.cli import JobError
+from segmentation.errors import JobError
 
 # Tables the charts read, by their place in the warehouse.
 CANDIDATES = "ml.ml_model_candidates"

@@ -212,9 +212,7 @@ class Harness:
             self.command(
                 "duckdb: demo log",
                 [
-                    sys.executable,
-                    "-m",
-                    "segmentation.cli",
+                    str(Path(sys.executable).with_name("segmentation")),
                     "demo",
                     "--customers",
                     str(self.settings.customers),

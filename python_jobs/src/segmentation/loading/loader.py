@@ -21,12 +21,13 @@ from typing import TextIO
 
 import duckdb
 
-from segmentation.contract import (
+from segmentation.io.contract import (
     ARCHETYPES_TABLE,
     DEMO_SOURCE_PREFIX,
     TRANSACTION_COLUMNS,
     TRANSACTIONS_TABLE,
 )
+from segmentation.io.warehouse import ensure_raw_tables
 from segmentation.loading import parsing
 from segmentation.loading.errors import LoadError
 from segmentation.loading.formats import (
@@ -64,7 +65,6 @@ from segmentation.loading.mapping import (
 )
 from segmentation.loading.progress import Progress
 from segmentation.loading.reading import StagedTable, stage_csv, stage_excel, stage_parquet
-from segmentation.warehouse import ensure_raw_tables
 
 REASON_KINDS_SHOWN = 5
 

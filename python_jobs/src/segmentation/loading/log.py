@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from segmentation.contract import RAW_SCHEMA, TRANSACTIONS_TABLE, create_table_sql
+from segmentation.io.contract import RAW_SCHEMA, TRANSACTIONS_TABLE, create_table_sql
 from segmentation.loading.mapping import OPTIONAL_CAPABILITIES
 
 LOAD_LOG_TABLE = "load_log"

@@ -427,6 +427,153 @@ def _timestamp_expression(column: str, parsing: DateParsing) -> str:
         end)"""
 
 
+def _without_float_zeros(column: str) -> str:
+    """SQL: an id written as a float (``17850.0``) as the integer it is (``17850``)."""
+    return f"regexp_replace({column}, '^(\\d+)\\.0+$', '\\1')"
+
+
+def _trimmed_sql() -> str:
+    """SELECT of the stage: every text field trimmed (``<field>_text``), the typed values
+    (``<field>_value``) and the facts of the row's unit."""
+    trimmed = ",\n    ".join(f"{_trimmed('s.' + f)} as {f}_text" for f in TEXT_FIELDS)
+    values = ", ".join(f"s.{f}_value" for f in TYPED_FIELDS)
+    return f"""
+    select s.unit_index, s.source_row, u.source_file,
+        u.has_invoice_id, u.amount_is_line_total,
+    {trimmed},
+    {values}
+    from {STAGE_VIEW} as s
+    join {UNITS_TABLE} as u using (unit_index)
+    """
+
+
+def _typed_sql(parsing: DateParsing) -> str:
+    """SELECT adding the contract-typed values of the trimmed rows (NULL where a value cannot
+    be read): ids without a float's ``.0``, no customer id for a null word, whole quantities,
+    amounts and timestamps, typed values taken as they are."""
+    nulls = ", ".join(quote_literal(w) for w in NULL_WORDS)
+    longest_null_word = max(len(w) for w in NULL_WORDS)
+    return f"""
+    select *,
+        case when contains(invoice_id_text, '.')
+            then {_without_float_zeros("invoice_id_text")}
+            else invoice_id_text
+        end as invoice_clean,
+        case when contains(customer_id_text, '.')
+            then {_without_float_zeros("customer_id_text")}
+            when strlen(customer_id_text) <= {longest_null_word}
+                and lower(customer_id_text) in ({nulls}) then null
+            else customer_id_text
+        end as customer_id,
+        case when quantity_value is not null then quantity_value
+            when regexp_full_match(quantity_text, '[+-]?\\d+')
+                then try_cast(quantity_text as bigint)
+            when regexp_full_match(quantity_text, '[+-]?\\d+\\.0*')
+                then try_cast(regexp_extract(quantity_text, '^[+-]?\\d+') as bigint)
+        end as quantity,
+        case when amount_value is not null then amount_value
+            else try_cast(amount_text as double)
+        end as amount,
+        case when invoiced_at_value is null
+                then {_timestamp_expression("invoiced_at_text", parsing)}
+            when isfinite(invoiced_at_value) then invoiced_at_value
+        end as invoiced_at
+    from trimmed
+    """
+
+
+def _shown(field: str) -> str:
+    """SQL: the text a typed field's value is shown as in a reason (its own text if any)."""
+    return f"coalesce({field}_text, cast({field}_value as varchar))"
+
+
+def _timestamp_reason(parsing: DateParsing) -> str:
+    """SQL: why the timestamp cannot be loaded (NULL when it can), with a format hint."""
+    date_hint = (
+        f" (expected format {parsing.date_format})"
+        if parsing.date_format
+        else " (state the format with --date-format)"
+    ).replace("'", "''")
+    return f"""case when invoiced_at is not null then null
+        when invoiced_at_text is null and invoiced_at_value is null
+        then 'missing timestamp'
+        else 'unparseable date ''' || {_shown("invoiced_at")} || '''{date_hint}'
+    end"""
+
+
+def _quantity_reason() -> str:
+    """SQL: why the quantity cannot be loaded (NULL when it can)."""
+    return """case when quantity is not null then null
+        when quantity_text is null and quantity_value is null
+        then 'missing quantity'
+        when regexp_full_match(quantity_text, '[+-]?\\d+')
+        then 'quantity ''' || quantity_text || ''' is out of range'
+        when try_cast(quantity_text as double) is not null
+        then 'quantity ''' || quantity_text || ''' is not a whole number'
+        else 'non-numeric quantity ''' || quantity_text || ''''
+    end"""
+
+
+def _amount_reason() -> str:
+    """SQL: why the amount (a unit price or a line total) cannot be loaded (NULL when it can)."""
+    amount_name = "case when amount_is_line_total then 'line total' else 'unit price' end"
+    return f"""case when amount_text is null and amount_value is null
+        then 'missing ' || {amount_name}
+        when amount is null or not isfinite(amount)
+        then 'non-numeric ' || {amount_name} || ' ''' || {_shown("amount")} || ''''
+        when amount_is_line_total and quantity = 0
+        then 'quantity is 0, so no unit price can be derived from the line total'
+    end"""
+
+
+def _checked_sql(parsing: DateParsing) -> str:
+    """SELECT adding the unit price (derived from a line total where that is given) and the
+    reject reason: NULL for a loadable row, else every problem, separated by '; '."""
+    return f"""
+    select *,
+        case when amount_is_line_total then amount / nullif(quantity, 0)
+            else amount end as unit_price,
+        case when invoiced_at is not null and quantity is not null and isfinite(amount)
+                and (invoice_clean is not null or not has_invoice_id)
+                and not (amount_is_line_total and quantity = 0)
+            then null
+            else nullif(concat_ws('; ',
+            case when has_invoice_id and invoice_clean is null
+                then 'missing invoice id' end,
+            {_timestamp_reason(parsing)},
+            {_quantity_reason()},
+            {_amount_reason()}
+        ), '') end as reject_reason
+    from typed
+    """
+
+
+def _loaded_sql() -> str:
+    """SELECT of the parsed rows in the contract's columns (plus unit, row and reason); an
+    invoice id is synthesised when the layout has none: one per customer and timestamp."""
+    return f"""
+    select
+        case when has_invoice_id then invoice_clean
+            else '{SYNTHETIC_INVOICE_PREFIX}' || left(md5(
+                coalesce(customer_id, '') || '|'
+                || coalesce(strftime(invoiced_at, '%Y-%m-%d %H:%M:%S'), '')
+            ), 12)
+        end as invoice_id,
+        stock_code_text as stock_code,
+        description_text as description,
+        quantity,
+        unit_price,
+        invoiced_at,
+        customer_id,
+        country_text as country,
+        source_file,
+        source_row,
+        unit_index,
+        reject_reason
+    from checked
+    """
+
+
 def parse_stage(con: duckdb.DuckDBPyConnection, parsing: DateParsing) -> None:
     """Build ``_load_parsed``: contract-typed values and a reject reason (NULL when loadable).
 
@@ -434,109 +581,16 @@ def parse_stage(con: duckdb.DuckDBPyConnection, parsing: DateParsing) -> None:
     every check applies to both. The text of a typed value is made only for the reasons of
     rejected rows. DuckDB evaluates a CASE branch only for the rows that take it, so costly
     branches sit behind cheap tests (e.g. the id expression only for text holding a '.').
+    The view is built in steps: trimmed text (:func:`_trimmed_sql`), typed values
+    (:func:`_typed_sql`), unit price and reasons (:func:`_checked_sql`), the loaded columns
+    (:func:`_loaded_sql`).
     """
-    trimmed = ",\n            ".join(f"{_trimmed('s.' + f)} as {f}_text" for f in TEXT_FIELDS)
-    values = ", ".join(f"s.{f}_value" for f in TYPED_FIELDS)
-    nulls = ", ".join(quote_literal(w) for w in NULL_WORDS)
-    longest_null_word = max(len(w) for w in NULL_WORDS)
-    shown = {f: f"coalesce({f}_text, cast({f}_value as varchar))" for f in TYPED_FIELDS}
-    amount_name = "case when amount_is_line_total then 'line total' else 'unit price' end"
-    date_hint = (
-        f" (expected format {parsing.date_format})"
-        if parsing.date_format
-        else " (state the format with --date-format)"
-    ).replace("'", "''")
     con.execute(
         f"""
         create temp view {PARSED_VIEW} as
-        with trimmed as (
-            select s.unit_index, s.source_row, u.source_file,
-                u.has_invoice_id, u.amount_is_line_total,
-            {trimmed},
-            {values}
-            from {STAGE_VIEW} as s
-            join {UNITS_TABLE} as u using (unit_index)
-        ),
-        typed as (
-            select *,
-                case when contains(invoice_id_text, '.')
-                    then regexp_replace(invoice_id_text, '^(\\d+)\\.0+$', '\\1')
-                    else invoice_id_text
-                end as invoice_clean,
-                case when contains(customer_id_text, '.')
-                    then regexp_replace(customer_id_text, '^(\\d+)\\.0+$', '\\1')
-                    when strlen(customer_id_text) <= {longest_null_word}
-                        and lower(customer_id_text) in ({nulls}) then null
-                    else customer_id_text
-                end as customer_id,
-                case when quantity_value is not null then quantity_value
-                    when regexp_full_match(quantity_text, '[+-]?\\d+')
-                        then try_cast(quantity_text as bigint)
-                    when regexp_full_match(quantity_text, '[+-]?\\d+\\.0*')
-                        then try_cast(regexp_extract(quantity_text, '^[+-]?\\d+') as bigint)
-                end as quantity,
-                case when amount_value is not null then amount_value
-                    else try_cast(amount_text as double)
-                end as amount,
-                case when invoiced_at_value is null
-                        then {_timestamp_expression("invoiced_at_text", parsing)}
-                    when isfinite(invoiced_at_value) then invoiced_at_value
-                end as invoiced_at
-            from trimmed
-        ),
-        checked as (
-            select *,
-                case when amount_is_line_total then amount / nullif(quantity, 0)
-                    else amount end as unit_price,
-                case when invoiced_at is not null and quantity is not null and isfinite(amount)
-                        and (invoice_clean is not null or not has_invoice_id)
-                        and not (amount_is_line_total and quantity = 0)
-                    then null
-                    else nullif(concat_ws('; ',
-                    case when has_invoice_id and invoice_clean is null
-                        then 'missing invoice id' end,
-                    case when invoiced_at is not null then null
-                        when invoiced_at_text is null and invoiced_at_value is null
-                        then 'missing timestamp'
-                        else 'unparseable date ''' || {shown["invoiced_at"]} || '''{date_hint}'
-                    end,
-                    case when quantity is not null then null
-                        when quantity_text is null and quantity_value is null
-                        then 'missing quantity'
-                        when regexp_full_match(quantity_text, '[+-]?\\d+')
-                        then 'quantity ''' || quantity_text || ''' is out of range'
-                        when try_cast(quantity_text as double) is not null
-                        then 'quantity ''' || quantity_text || ''' is not a whole number'
-                        else 'non-numeric quantity ''' || quantity_text || ''''
-                    end,
-                    case when amount_text is null and amount_value is null
-                        then 'missing ' || {amount_name}
-                        when amount is null or not isfinite(amount)
-                        then 'non-numeric ' || {amount_name} || ' ''' || {shown["amount"]} || ''''
-                        when amount_is_line_total and quantity = 0
-                        then 'quantity is 0, so no unit price can be derived from the line total'
-                    end
-                ), '') end as reject_reason
-            from typed
-        )
-        select
-            case when has_invoice_id then invoice_clean
-                else '{SYNTHETIC_INVOICE_PREFIX}' || left(md5(
-                    coalesce(customer_id, '') || '|'
-                    || coalesce(strftime(invoiced_at, '%Y-%m-%d %H:%M:%S'), '')
-                ), 12)
-            end as invoice_id,
-            stock_code_text as stock_code,
-            description_text as description,
-            quantity,
-            unit_price,
-            invoiced_at,
-            customer_id,
-            country_text as country,
-            source_file,
-            source_row,
-            unit_index,
-            reject_reason
-        from checked
+        with trimmed as ({_trimmed_sql()}),
+        typed as ({_typed_sql(parsing)}),
+        checked as ({_checked_sql(parsing)})
+        {_loaded_sql()}
         """
     )

@@ -1,0 +1,12 @@
+"""Adjusted Rand index between the best partitions of each pair of algorithms at training.
+
+Logic: python_jobs/src/segmentation/registry/tables.py (current_part).
+"""
+
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.tables import current_part
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return current_part(to_pandas(dbt.ref("ml_registry_runs")), "agreement")

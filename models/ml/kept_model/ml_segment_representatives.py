@@ -1,0 +1,12 @@
+"""The kept model's representative of every segment, per feature.
+
+Logic: python_jobs/src/segmentation/registry/tables.py (current_part).
+"""
+
+from segmentation.io.dbt_io import to_pandas
+from segmentation.registry.tables import current_part
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return current_part(to_pandas(dbt.ref("ml_registry_runs")), "representatives")

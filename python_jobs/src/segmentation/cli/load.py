@@ -1,0 +1,161 @@
+"""``segmentation load PATH``: load a transaction log (file or folder) into the warehouse.
+
+Examples::
+
+    segmentation load ../shared/data/online_retail/by-day
+    segmentation load "online_retail_II.xlsx"
+    segmentation load orders.csv --mapping python_jobs/examples/mapping_example.yml
+    segmentation load orders.parquet --column customer_id=client --column invoiced_at=ts \\
+        --column quantity=qty --column line_total=amount
+
+Files already loaded are skipped, so running it again on a growing folder loads only the new
+files. Everything is one transaction: on an error nothing is written and the exit code is 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import duckdb
+
+from segmentation.errors import JobError
+from segmentation.io.warehouse import connect, database_path
+from segmentation.loading import (
+    FORMAT_CHOICES,
+    MAPPABLE_FIELDS,
+    LoadError,
+    LoadOptions,
+    LoadReport,
+    load_path,
+    parse_column_flags,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``segmentation load``."""
+    parser.add_argument("path", type=Path, help="a file, or a folder of files, to load")
+    parser.add_argument(
+        "--format",
+        choices=FORMAT_CHOICES,
+        help="uci / uci2: the UCI Online Retail (II) columns; csv / excel / parquet: the file "
+        "type (columns detected from the header or given by a mapping). Default: detect",
+    )
+    parser.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="FILE",
+        help="YAML or JSON column mapping (see python_jobs/examples/mapping_example.yml)",
+    )
+    parser.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="map one field (repeatable; overrides --mapping). Fields: "
+        + ", ".join(MAPPABLE_FIELDS),
+    )
+    parser.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="strptime format of the timestamps, e.g. '%%d/%%m/%%Y %%H:%%M' (default: ISO, or "
+        "day/month order read from the data; ambiguous dates are an error)",
+    )
+    parser.add_argument(
+        "--encoding", metavar="ENC", help="text encoding of CSV files (default: detect)"
+    )
+    parser.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: detect)")
+    parser.add_argument(
+        "--replace-changed",
+        action="store_true",
+        help="replace the rows of files whose content changed since they were loaded",
+    )
+    parser.add_argument(
+        "--replace-demo",
+        action="store_true",
+        help="delete generated demo rows first, so your data replaces them (make run DATA=...)",
+    )
+    parser.add_argument(
+        "--database",
+        type=Path,
+        metavar="DB",
+        help="DuckDB warehouse file (default: $SEGMENTS_DUCKDB_PATH or warehouse/segments.duckdb)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the load and print what it did."""
+    try:
+        options = LoadOptions(
+            fmt=args.format,
+            mapping_file=args.mapping,
+            columns=parse_column_flags(args.column),
+            date_format=args.date_format,
+            encoding=args.encoding,
+            delimiter=args.delimiter,
+            replace_changed=args.replace_changed,
+            replace_demo=args.replace_demo,
+            show_progress=not args.no_progress,
+        )
+        database = args.database or database_path()
+        con = _open(database)
+        try:
+            report = load_path(con, args.path, options)
+        finally:
+            con.close()
+    except LoadError as error:
+        raise JobError(f"{error} (nothing was loaded)") from error
+    print(format_report(report, database))
+    return 0
+
+
+def _open(database: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return connect(database)
+    except duckdb.Error as error:
+        raise LoadError(
+            f"cannot open the warehouse {database}: {error} (is another process using it?)"
+        ) from error
+
+
+def format_report(report: LoadReport, database: Path) -> str:
+    """A short human summary of a load."""
+    lines = [f"load {report.load_id} into {database}"]
+    if report.units:
+        replaced = sum(u.replaced for u in report.units)
+        lines.append(
+            f"  loaded {report.files_loaded:,} file(s): {report.rows_read:,} rows read, "
+            f"{report.rows_loaded:,} loaded, {report.rows_rejected:,} rejected "
+            f"in {report.elapsed_seconds:.1f} s"
+            + (f" ({replaced} unit(s) replaced)" if replaced else "")
+        )
+    else:
+        lines.append(f"  nothing new to load ({report.elapsed_seconds:.1f} s)")
+    if report.skipped:
+        reasons: dict[str, int] = {}
+        for _, why in report.skipped:
+            kind = "already loaded" if why == "already loaded" else "same content as another file"
+            reasons[kind] = reasons.get(kind, 0) + 1
+        summary = ", ".join(f"{n:,} {kind}" for kind, n in reasons.items())
+        lines.append(f"  skipped {len(report.skipped):,} file(s): {summary}")
+    if report.ignored:
+        shown = ", ".join(report.ignored[:3]) + (" …" if len(report.ignored) > 3 else "")
+        lines.append(f"  ignored {len(report.ignored):,} file(s) of unknown type: {shown}")
+    if report.reasons:
+        lines.append("  rejected rows by reason:")
+        for kind, count, example in report.reasons:
+            lines.append(f"    {count:>9,}  {kind}  (e.g. {example})")
+        lines.append(
+            "  all rejected rows: select * from raw.rejected_rows "
+            f"where load_id = '{report.load_id}'"
+        )
+    lines.extend(f"  note: {note}" for note in report.notes)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - use `segmentation load`
+    from segmentation.cli import main
+
+    sys.exit(main(["load", *sys.argv[1:]]))

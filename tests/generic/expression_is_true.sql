@@ -1,7 +1,0 @@
-{#- Fails on every row where `expression` (a SQL boolean over the model's columns) is not true.
-    `column_name` is accepted so the test can sit under a column; the expression says what to check. -#}
-{% test expression_is_true(model, expression, column_name=none) %}
-select *
-from {{ model }}
-where not coalesce(({{ expression }}), false)
-{% endtest %}
