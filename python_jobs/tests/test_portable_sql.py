@@ -25,7 +25,7 @@ def test_the_project_sql_uses_no_duckdb_only_function_outside_duckdb_macros() ->
 def test_a_strftime_planted_in_a_model_is_found(tmp_path: Path) -> None:
     for folder in SCANNED_FOLDERS:
         shutil.copytree(REPO_ROOT / folder, tmp_path / folder)
-    model = tmp_path / "models" / "marts" / "fct_customer_features.sql"
+    model = tmp_path / "models" / "marts" / "customers" / "fct_customer_features.sql"
     text = model.read_text()
     assert "        bounds.as_of_date,\n" in text
     planted = "        strftime(bounds.as_of_date, '%Y') as as_of_year,\n"
@@ -36,7 +36,7 @@ def test_a_strftime_planted_in_a_model_is_found(tmp_path: Path) -> None:
     findings = lint(tmp_path)
 
     assert [(str(f.path), f.rule.name) for f in findings] == [
-        ("models/marts/fct_customer_features.sql", "strftime")
+        ("models/marts/customers/fct_customer_features.sql", "strftime")
     ]
     assert "strftime(bounds.as_of_date" in findings[0].text
     assert model.read_text().splitlines()[findings[0].line - 1] == findings[0].text
