@@ -94,7 +94,7 @@ dbt-test: $(STAMP)
 	SEGMENTS_DUCKDB_PATH=$(TEST_DUCKDB_PATH) $(BIN)/dbt build
 
 # The same project on PostgreSQL (a throwaway cluster on 127.0.0.1) and Spark (a local session),
-# compared with DuckDB: builds the demo on each, appends a day, builds again (12 min on 2 busy cores).
+# compared with DuckDB: builds the demo on each, appends a day, builds again.
 # Needs the PostgreSQL server programs (apt-get install postgresql) and Java 17+; says what is
 # missing otherwise. ENGINES=postgres or ENGINES=spark runs one.
 ENGINES ?= postgres,spark
