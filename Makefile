@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+ENGINES_STAMP := $(VENV)/.engines-stamp
 
 export DBT_PROFILES_DIR := $(CURDIR)
 export SEGMENTS_DUCKDB_PATH ?= warehouse/segments.duckdb
@@ -24,7 +25,7 @@ DBT_VARS ?= {}
 
 LOAD_OPTIONS := $(if $(FORMAT),--format '$(FORMAT)') $(if $(MAPPING),--mapping '$(MAPPING)')
 
-.PHONY: run test test-fast env load replay bench docs pytest dbt-test lint clean
+.PHONY: run test test-fast env env-engines test-engines load replay bench docs pytest dbt-test lint clean
 
 $(STAMP): requirements.lock python_jobs/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -35,6 +36,15 @@ $(STAMP): requirements.lock python_jobs/pyproject.toml
 	touch $(STAMP)
 
 env: $(STAMP)
+
+# The optional adapters for the postgres and spark targets (requirements-engines.lock), added
+# to the same environment; the default install (requirements.lock) stays as it is.
+$(ENGINES_STAMP): $(STAMP) requirements-engines.lock
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-engines.lock
+	$(BIN)/python -m pip check
+	touch $(ENGINES_STAMP)
+
+env-engines: $(ENGINES_STAMP)
 
 # Load DATA when given (only new files; demo rows give way), else make demo data if empty.
 load: $(STAMP)
@@ -88,6 +98,14 @@ dbt-test: $(STAMP)
 	rm -f $(TEST_DUCKDB_PATH)
 	SEGMENTS_DUCKDB_PATH=$(TEST_DUCKDB_PATH) $(BIN)/segmentation demo --customers 1200 --months 25
 	SEGMENTS_DUCKDB_PATH=$(TEST_DUCKDB_PATH) $(BIN)/dbt build
+
+# The same project on PostgreSQL (a throwaway cluster on 127.0.0.1) and Spark (a local session),
+# compared with DuckDB: builds the demo on each, appends a day, builds again.
+# Needs the PostgreSQL server programs (apt-get install postgresql) and Java 17+; says what is
+# missing otherwise. ENGINES=postgres or ENGINES=spark runs one.
+ENGINES ?= postgres,spark
+test-engines: $(ENGINES_STAMP)
+	$(BIN)/python -m segmentation.engines --engines $(ENGINES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check python_jobs

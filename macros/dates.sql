@@ -30,6 +30,12 @@
     (extract(dayofweek from {{ timestamp_expression }}) - 1)
 {%- endmacro %}
 
+{% macro spark__day_of_week(timestamp_expression) -%}
+    {#- Spark numbers days 1 = Sunday … 7 = Saturday, in dayofweek() and in extract(dow) alike:
+        `extract(dow) in (0, 6)` would select Fridays as the weekend. -#}
+    (dayofweek({{ timestamp_expression }}) - 1)
+{%- endmacro %}
+
 {% macro hour_of_day(timestamp_expression) -%}
     {#- Hour of the day of a timestamp, 0 … 23. -#}
     extract(hour from {{ timestamp_expression }})

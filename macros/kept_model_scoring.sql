@@ -139,8 +139,16 @@ select * from final
 
 {#- Post-hook of Python incremental models: drop `<model>__dbt_tmp…` tables left in the default
     schema. On DuckDB an incremental Python model stages its new rows in such a table and does
-    not drop it (and a killed build leaves one behind too); other adapters have none. -#}
+    not drop it (and a killed build leaves one behind too); other adapters have none, and not
+    every one has the information_schema the search reads (Spark has not). -#}
 {% macro drop_leftover_temp_tables(relation) -%}
+    {{ return(adapter.dispatch('drop_leftover_temp_tables', 'customer_segments')(relation)) }}
+{%- endmacro %}
+
+{% macro default__drop_leftover_temp_tables(relation) -%}
+{%- endmacro %}
+
+{% macro duckdb__drop_leftover_temp_tables(relation) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set query -%}
         select table_name from information_schema.tables

@@ -5,7 +5,7 @@
 {% macro quality_gate(gate_name, measured_sql, condition, requirement, judged_when_rows_in=none) %}
 {%- set message_parts = [
     "'quality gate " ~ gate_name ~ " did not pass: measured '",
-    "coalesce(" ~ dbt.safe_cast("round(measured_value, 4)", api.Column.translate_type("string")) ~ ", 'nothing')",
+    "coalesce(" ~ dbt.safe_cast(rounded("measured_value", 4), api.Column.translate_type("string")) ~ ", 'nothing')",
     "', required " ~ requirement ~ "'",
 ] -%}
 {%- set gate_sql -%}
@@ -54,4 +54,18 @@ where not is_passed
         ) }}
     {%- endif -%}
     {{ return(number) }}
+{%- endmacro %}
+
+{#- `expression` rounded to `digits` decimal places, whatever its numeric type. -#}
+{% macro rounded(expression, digits) -%}
+    {{ return(adapter.dispatch('rounded', 'customer_segments')(expression, digits)) }}
+{%- endmacro %}
+
+{% macro default__rounded(expression, digits) -%}
+    round({{ expression }}, {{ digits }})
+{%- endmacro %}
+
+{% macro postgres__rounded(expression, digits) -%}
+    {#- Postgres rounds to decimal places only a numeric (there is no round(double, int)). -#}
+    round(cast({{ expression }} as numeric), {{ digits }})
 {%- endmacro %}

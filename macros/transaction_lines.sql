@@ -40,6 +40,17 @@
     hash({{ columns | join(', ') }})
 {%- endmacro %}
 
+{% macro spark__row_fingerprint(columns) -%}
+    {#- Spark's 64-bit xxhash64 of the values. It skips NULLs, so (a, NULL, b) would hash like
+        (a, b, NULL): each value goes in with a flag saying whether it is NULL. -#}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append(column) -%}
+        {%- do parts.append(column ~ " is null") -%}
+    {%- endfor -%}
+    xxhash64({{ parts | join(', ') }})
+{%- endmacro %}
+
 {% macro set_fingerprint(row_fingerprint_expression) -%}
     {#- An aggregate: one fingerprint of a set of rows from their row fingerprints
         (row_fingerprint), the same whatever the order of the rows. Any added, removed or
@@ -50,6 +61,12 @@
 {% macro default__set_fingerprint(row_fingerprint_expression) -%}
     {#- Portable: the hash of the row fingerprints listed in sorted order. -#}
     {{ dbt.hash(dbt.listagg(row_fingerprint_expression, "'|'", "order by " ~ row_fingerprint_expression)) }}
+{%- endmacro %}
+
+{% macro spark__set_fingerprint(row_fingerprint_expression) -%}
+    {#- Spark: exclusive or of the row fingerprints hashed once more, one pass and no sort (the
+        portable version sorts; dbt's listagg on Spark does not keep an order). -#}
+    bit_xor(xxhash64({{ row_fingerprint_expression }}))
 {%- endmacro %}
 
 {% macro duckdb__set_fingerprint(row_fingerprint_expression) -%}
@@ -72,6 +89,29 @@
         select 1 from {{ this }} as held where held.customer_id = line_states.customer_id
     )
     {%- endif %}
+{%- endmacro %}
+
+{% macro customer_table_materialization() -%}
+    {#- How the customer tables kept between builds are materialized: `incremental` where the
+        warehouse deletes rows of a table (the pre-hook delete_rows_of_changed_customers
+        needs it), else `table`, rebuilt in full on every build with the same result. -#}
+    {{ return('incremental' if adapter.dispatch('can_delete_rows', 'customer_segments')() else 'table') }}
+{%- endmacro %}
+
+{% macro default__can_delete_rows() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__can_delete_rows() -%}
+    {#- Spark deletes rows only from Delta, Iceberg or Hudi tables; dbt-spark writes Parquet
+        tables unless told otherwise, and `DELETE` fails on them. (A project that writes Delta
+        tables, +file_format: delta, can return true here.) -#}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro databricks__can_delete_rows() -%}
+    {#- Databricks writes Delta tables by default. Not tested here. -#}
+    {{ return(true) }}
 {%- endmacro %}
 
 {% macro delete_rows_of_changed_customers() -%}

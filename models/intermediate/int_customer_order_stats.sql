@@ -4,7 +4,7 @@
     Recency and tenure move with the as-of date, so fct_customer_features computes them from
     these statistics. -#}
 {{ config(
-    materialized='incremental',
+    materialized=customer_table_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook="{{ delete_rows_of_changed_customers() }}",
@@ -44,8 +44,12 @@ order_stats as (
         sum(net_amount) as monetary_amount,
         sum(net_units) as net_units,
         count(distinct {{ dbt.date_trunc('month', 'order_date') }}) as active_months,
-        avg(case when is_weekend then 1.0 else 0.0 end) as weekend_order_share,
-        avg(case when is_evening then 1.0 else 0.0 end) as evening_order_share,
+        -- shares averaged in floating point: an average of 1.0/0.0 literals is a DECIMAL on
+        -- Postgres and Spark (rounded to a few digits on Spark), a DOUBLE on DuckDB
+        avg(cast(case when is_weekend then 1 else 0 end as {{ dbt.type_float() }}))
+            as weekend_order_share,
+        avg(cast(case when is_evening then 1 else 0 end as {{ dbt.type_float() }}))
+            as evening_order_share,
         -- gift season: orders placed in October, November or December of any year (least():
         -- two float sums over the same orders may differ in the last bit)
         least(

@@ -3,7 +3,7 @@
     customers whose lines changed (base_shop__customer_line_states; the pre-hook deletes their old
     rows) from their freshly netted lines. -#}
 {{ config(
-    materialized='incremental',
+    materialized=customer_table_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook="{{ delete_rows_of_changed_customers() }}",

@@ -6,7 +6,7 @@
     the costliest column to store. Purchases at the same moment are reversed last-written
     first. -#}
 {{ config(
-    materialized='incremental',
+    materialized=customer_table_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook="{{ delete_rows_of_changed_customers() }}",

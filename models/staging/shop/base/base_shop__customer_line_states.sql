@@ -4,7 +4,8 @@
     category of a line follows from its stock code and the seed, whose contents are
     fingerprinted too; the vars as_of_date and evening_start_hour are part of the settings.
     A change of the models' SQL needs `dbt build --full-refresh`, as for any incremental
-    model. -#}
+    model. Where the warehouse cannot delete rows (Spark's Parquet tables) the four tables are
+    rebuilt in full instead (macro customer_table_materialization), with the same rows. -#}
 {{ config(materialized='table') }}
 
 {%- set settings = (var('as_of_date', '') | string | trim) ~ '|' ~ (var('evening_start_hour') | string) %}

@@ -6,7 +6,7 @@
     columns finds the few groups with more than one line and only those are numbered, on the
     columns themselves (a fingerprint collision costs time, never a wrong flag). -#}
 {{ config(
-    materialized='incremental',
+    materialized=customer_table_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook=[

@@ -49,4 +49,8 @@ def existing_rows(session: Any, relation: Any) -> pd.DataFrame | None:
 
 def _is_missing_table(error: Exception) -> bool:
     text = f"{type(error).__name__}: {error}".lower()
-    return any(word in text for word in ("catalogexception", "does not exist", "not found"))
+    # DuckDB, Postgres, Snowflake; Spark says "[TABLE_OR_VIEW_NOT_FOUND] … cannot be found"
+    return any(
+        word in text
+        for word in ("catalogexception", "does not exist", "not found", "table_or_view_not_found")
+    )

@@ -51,3 +51,37 @@ def test_existing_rows_raises_other_errors() -> None:
     con = duckdb.connect()
     with pytest.raises(duckdb.Error):
         existing_rows(con, "(select 1 +) as broken")
+
+
+class _SessionRaising:
+    """A session whose every query fails with ``error`` (as a warehouse client would)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def sql(self, query: str) -> object:
+        raise self.error
+
+
+class AnalysisException(Exception):
+    """Named like pyspark's, whose message says the table cannot be found."""
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        AnalysisException(
+            "[TABLE_OR_VIEW_NOT_FOUND] The table or view `ml`.`ml_registry_runs` cannot be "
+            "found. Verify the spelling and correctness of the schema and catalog."
+        ),
+        RuntimeError('relation "ml.ml_registry_runs" does not exist'),
+    ],
+)
+def test_existing_rows_is_none_when_spark_or_postgres_say_the_table_is_missing(error) -> None:
+    assert existing_rows(_SessionRaising(error), "ml.ml_registry_runs") is None
+
+
+def test_existing_rows_raises_a_spark_error_about_something_else() -> None:
+    error = AnalysisException("[UNRESOLVED_COLUMN] A column `x` cannot be resolved.")
+    with pytest.raises(AnalysisException):
+        existing_rows(_SessionRaising(error), "ml.ml_registry_runs")
