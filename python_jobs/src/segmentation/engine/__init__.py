@@ -1,0 +1,2 @@
+"""From customer features to a scorable model: preparation, candidate algorithms, their scores,
+the selection rules (separation and actionable), the fit and SQL-equivalent scoring."""
