@@ -4,6 +4,8 @@
 2. With an impossible threshold (--vars) the build fails, prints which gate failed with the
    measured value, and leaves the previous marts.fct_customer_segments untouched although its
    inputs changed; at severity warn the same gate only warns and the marts are rebuilt.
+3. The stability gate reads the weakest segment, the share gate spares a valuable small
+   segment: both judged on an evaluation row set by hand.
 
 The rebuilds cut the evaluation to a few resamples and splits through --vars to stay short.
 """
@@ -51,7 +53,7 @@ def test_evaluation_tables_are_filled_and_the_gates_pass(demo_build) -> None:
         for name in (
             "quality_gate_one_segment_per_customer",
             "quality_gate_segment_count",
-            "quality_gate_smallest_segment_share",
+            "quality_gate_min_segment_share",
             "quality_gate_max_noise_share",
             "quality_gate_min_silhouette",
             "quality_gate_min_stability",
@@ -67,7 +69,7 @@ def test_evaluation_tables_are_filled_and_the_gates_pass(demo_build) -> None:
     n_segments, evaluated, silhouette, stability, strength, seeds, status, ari, resamples = summary
     assert evaluated == customers and resamples == defaults["bootstrap"]["resamples"]
     assert seeds == len(defaults["seed_agreement"]["seeds"]) > 1
-    assert 0.2 <= silhouette <= 1 and 0.75 <= stability <= 1 and 0 <= strength <= 1
+    assert 0.1 <= silhouette <= 1 and 0.85 <= stability <= 1 and 0 <= strength <= 1
     # the demo plants archetypes: external validation is available and far above chance
     assert status == "available" and ari > 0.3
     (model_silhouette,) = query(database, "select silhouette from ml.ml_segment_model")[0]
@@ -128,3 +130,37 @@ def test_an_impossible_gate_stops_the_build_and_keeps_the_last_good_marts(wareho
     assert "[severity warn]" in warned.stdout
     assert node_statuses(work)["quality_gate_min_silhouette"] == "warn"
     assert len(query(database, SEGMENTS)) == features
+
+
+def gate_failures(database: Path, work: Path, **columns: float) -> set[str]:
+    """The quality gates that fail on ml_segment_evaluation with ``columns`` set to these values
+    (dbt test only: the table stays as set)."""
+    assignments = ", ".join(f"{name} = {value}" for name, value in columns.items())
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"update ml.ml_segment_evaluation set {assignments}")
+    run_dbt(["test", "--select", "ml_segment_evaluation"], database, work, check=False)
+    return {name for name, status in node_statuses(work).items() if status == "fail"}
+
+
+def test_the_stability_gate_reads_the_weakest_segment(demo_copy) -> None:
+    database, work = demo_copy.database, demo_copy.work
+    # one dissolved segment among stable ones: the mean alone would pass
+    failed = gate_failures(database, work, mean_bootstrap_stability=0.92, min_segment_stability=0.5)
+    assert failed == {"quality_gate_min_stability"}
+    assert gate_failures(database, work, min_segment_stability=0.8) == set()
+
+
+def test_the_share_gate_spares_a_small_valuable_segment(demo_copy) -> None:
+    database, work = demo_copy.database, demo_copy.work
+    # a 1 % segment the selection admitted as valuable: the other segments are large
+    spared = gate_failures(
+        database,
+        work,
+        smallest_segment_share=0.01,
+        valuable_segment_count=1,
+        smallest_regular_segment_share=0.12,
+    )
+    assert spared == set()
+    assert gate_failures(database, work, smallest_regular_segment_share=0.01) == {
+        "quality_gate_min_segment_share"
+    }
