@@ -197,3 +197,85 @@ def require_online_retail() -> Path:
     if not online_retail_present():
         pytest.skip(f"real data not found at {ONLINE_RETAIL_BY_DAY}")
     return ONLINE_RETAIL_BY_DAY
+
+
+# -- what a segmentation a marketer can act on looks like ------------------------------------
+
+
+def _direction(lower: float | None, upper: float | None, median: float | None) -> str | None:
+    """high for a rule condition that asks for at least the population's median, low for one
+    that asks for at most it (a condition such as "revenue > 398" below the median only rules
+    out the smallest values and says nothing about high or low)."""
+    if median is None:
+        return None
+    if lower is not None and upper is None and lower >= median:
+        return "high"
+    if upper is not None and lower is None and upper <= median:
+        return "low"
+    return None
+
+
+def _claim_direction(statistic: str, comparison: str) -> str:
+    above = comparison in (">", ">=")
+    if statistic == "segment_rank":  # rank 1 is the highest mean
+        above = not above
+    return "high" if above else "low"
+
+
+def actionable_segment_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What keeps the built segmentation from being actionable (empty: nothing): 4 to 8
+    segments, every segment's bootstrap Jaccard >= 0.75 and their mean >= 0.85, each segment
+    explained by at most three conditions on defining features, unique persona names whose
+    claims use defining features only, and persona rules that do not contradict the segment's
+    readable rule (a persona "high X" where the rule says X at most the median, or the reverse).
+    """
+    problems = []
+    segments, weakest, mean = con.execute(
+        "select n_segments, min_segment_stability, mean_bootstrap_stability"
+        " from ml.ml_segment_evaluation"
+    ).fetchall()[0]
+    if not 4 <= segments <= 8:
+        problems.append(f"{segments} segments, not 4 to 8")
+    if weakest < 0.75 or mean < 0.85:
+        problems.append(f"stability weakest {weakest:.3f} (>= 0.75), mean {mean:.3f} (>= 0.85)")
+    defining = {
+        row[0]
+        for row in con.execute(
+            "select feature_name from ml.ml_feature_roles where feature_role = 'defining'"
+        ).fetchall()
+    }
+    medians = dict(
+        con.execute(
+            "select distinct feature_name, population_median from ml.ml_segment_profiles"
+        ).fetchall()
+    )
+    directions: dict[tuple[int, str], str] = {}
+    for segment_id, count, conditions in con.execute(
+        "select segment_id, condition_count, conditions_json from ml.ml_segment_explanation_rules"
+    ).fetchall():
+        parsed = json.loads(conditions)
+        if count > 3 or {c["feature_name"] for c in parsed} - defining:
+            problems.append(f"segment {segment_id}: rule of {count} conditions {parsed}")
+        for condition in parsed:
+            median = medians.get(condition["feature_name"])
+            direction = _direction(condition["lower"], condition["upper"], median)
+            if direction:
+                directions[(segment_id, condition["feature_name"])] = direction
+    names = [
+        row[0] for row in con.execute("select persona_name from ml.ml_segment_personas").fetchall()
+    ]
+    if len(set(names)) != len(names) or len(names) != segments:
+        problems.append(f"persona names {names}")
+    for segment_id, source, feature, statistic, comparison in con.execute(
+        "select segment_id, claim_source, feature_name, statistic, comparison"
+        " from ml.ml_segment_persona_claims"
+    ).fetchall():
+        if feature not in defining:
+            problems.append(f"segment {segment_id}: a persona claim on {feature} (describing)")
+        rule = directions.get((segment_id, feature))
+        if source == "rule" and rule and rule != _claim_direction(statistic, comparison):
+            problems.append(
+                f"segment {segment_id}: persona says {feature} {statistic} {comparison}, "
+                f"its rule says {rule}"
+            )
+    return problems

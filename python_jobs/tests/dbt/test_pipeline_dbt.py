@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from helpers import require_online_retail, run_dbt
+from helpers import actionable_segment_problems, require_online_retail, run_dbt
 
 from segmentation.demo import DemoConfig, write_demo
 from segmentation.loading import LoadOptions, load_path
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.dbt
 
 
 @pytest.mark.real_data
-def test_real_log_builds_and_a_reversed_mistake_is_not_a_big_spender(tmp_path):
+def test_real_log_builds_actionable_segments_and_a_reversed_mistake_is_not_a_big_spender(tmp_path):
     by_day = require_online_retail()
     database = tmp_path / "real.duckdb"
     with duckdb.connect(str(database)) as con:
@@ -39,6 +39,8 @@ def test_real_log_builds_and_a_reversed_mistake_is_not_a_big_spender(tmp_path):
             " limit 1"
         ).fetchall()[0][0]
         assert top != "16446"
+        # the default build gives segments a marketer can act on (issue: actionable segments)
+        assert actionable_segment_problems(con) == []
 
     # loading the same folder again finds nothing new
     with duckdb.connect(str(database)) as con:
