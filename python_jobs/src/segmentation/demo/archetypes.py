@@ -15,6 +15,7 @@ from segmentation.demo.tuning import (
     GUEST_PACK_SHARE,
     GUEST_PACKS,
     GUEST_SEGMENTS,
+    ORDER_LINES_DISPERSION,
 )
 
 ARCHETYPE_NAMES: tuple[str, ...] = tuple(a.name for a in ARCHETYPES)
@@ -47,3 +48,7 @@ UK_SHARE = np.array([a.uk_share for a in ARCHETYPES])
 START_LOW = np.array([a.start[0] for a in ARCHETYPES])
 START_HIGH = np.array([a.start[1] for a in ARCHETYPES])
 REGULAR = np.array([a.regular for a in ARCHETYPES])
+MIN_ORDERS = np.array([a.min_orders for a in ARCHETYPES])
+LINES_DISPERSION = np.array(
+    [a.lines_dispersion or ORDER_LINES_DISPERSION for a in ARCHETYPES], dtype=float
+)

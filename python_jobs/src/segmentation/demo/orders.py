@@ -18,7 +18,9 @@ import pyarrow.compute as pc
 
 from segmentation.demo.archetypes import (
     GUEST,
+    LINES_DISPERSION,
     LINES_PER_ORDER,
+    MIN_ORDERS,
     ONE_TIME,
     ORDERS_PER_YEAR,
     REGULAR,
@@ -49,7 +51,6 @@ from segmentation.demo.tuning import (
     HUGE_CANCEL_MINUTES,
     HUGE_ORDERS_PER_CUSTOMER,
     MULTI_COUNTRY_SHARE,
-    ORDER_LINES_DISPERSION,
     RETURNED_LINES_P,
     SAME_DAY_RETURN_MINUTES,
     SAME_DAY_RETURN_SHARE,
@@ -124,7 +125,9 @@ def group_positions(counts: np.ndarray) -> np.ndarray:
     return np.arange(total) - np.repeat(starts, counts)
 
 
-def negative_binomial(rng: np.random.Generator, mean: np.ndarray, shape: float) -> np.ndarray:
+def negative_binomial(
+    rng: np.random.Generator, mean: np.ndarray, shape: float | np.ndarray
+) -> np.ndarray:
     """Over-dispersed counts with the given means (0 where the mean is 0)."""
     mean = np.maximum(mean, 0.0)
     return rng.negative_binomial(shape, shape / (shape + mean))
@@ -179,6 +182,9 @@ def _activity_windows(
         if spec.recent_days is not None:
             recent = min(spec.recent_days, n_days)
             first[mask] = n_days - 1 - recent_draw[mask] % recent
+        if spec.quiet_days is not None:
+            last[mask] = np.maximum(np.minimum(last[mask], n_days - 1 - spec.quiet_days), 0)
+            first[mask] = np.minimum(first[mask], last[mask])
     # A window inside the Christmas closure reaches back to the last open day.
     first = np.minimum(first, cal.previous_open[last])
     return first, last
@@ -198,6 +204,7 @@ def _order_counts(
     rate = ORDERS_PER_YEAR[archetype] * np.where(customers.whale, WHALE_ORDERS, 1)
     mass = cal.cumulative[archetype, last + 1] - cal.cumulative[archetype, first]
     n_orders = np.where(rate > 0, 1 + rng.poisson(rate * mass / 365.25), 1)
+    n_orders = np.maximum(n_orders, MIN_ORDERS[archetype])
     one_time = np.flatnonzero(archetype == ONE_TIME)
     if chunk == 0 and one_time.size:
         # Like the real log's customer 12346: a whole history that is one huge order and
@@ -280,7 +287,7 @@ def _plan_purchases(
     profile = archetype[customer]
     minute = sample_minutes(ctx.calendar, profile, rng)
     mean_lines = LINES_PER_ORDER[profile] * np.where(customers.whale[customer], WHALE_LINES, 1)
-    n_lines = 1 + negative_binomial(rng, mean_lines - 1, ORDER_LINES_DISPERSION)
+    n_lines = 1 + negative_binomial(rng, mean_lines - 1, LINES_DISPERSION[profile])
     country = _order_countries(ctx, customers, customer, position, n_orders, chunk, rng)
     return new_headers(
         PURCHASE,

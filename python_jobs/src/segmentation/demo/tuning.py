@@ -32,12 +32,17 @@ class Archetype:
 
     ``start`` is the range of the first possible order as a fraction of the window;
     ``active`` (fractions of the window) limits how long the customer keeps buying (``None``:
-    until the end); ``recent_days`` instead starts the customer within the last days.
-    ``orders_per_year`` of 0 means exactly one order. A line is bought by the product's pack
-    with probability ``pack_share`` (else by the unit), ``packs`` is the mean number of extra
-    packs (or units) per line; ``segments`` the shares of cheap, mid-priced and premium products;
-    ``christmas`` scales the store's share of Christmas products; ``returns`` is the share of
-    orders partly cancelled later, ``return_days`` the mean delay of those cancellations.
+    until the end); ``recent_days`` instead starts the customer within the last days;
+    ``quiet_days`` ends every customer's window that many days before the end of the log.
+    ``orders_per_year`` of 0 means exactly one order; otherwise a customer places at least
+    ``min_orders``. ``regular`` customers spread their orders evenly over their window's order
+    density (one per stretch), the others draw each day independently. A line is bought by
+    the product's pack with probability ``pack_share`` (else by the unit), ``packs`` is the
+    mean number of extra packs (or units) per line; ``segments`` the shares of cheap,
+    mid-priced and premium products; ``christmas`` scales the store's share of Christmas
+    products; ``returns`` is the share of orders partly cancelled later, ``return_days`` the
+    mean delay of those cancellations. ``lines_dispersion`` (the negative binomial shape of the
+    number of lines of an order) defaults to ``ORDER_LINES_DISPERSION``.
     """
 
     name: str
@@ -58,13 +63,16 @@ class Archetype:
     regular: bool = False
     active: tuple[float, float] | None = None
     recent_days: int | None = None
+    quiet_days: int | None = None
+    min_orders: int = 1
+    lines_dispersion: float | None = None
 
 
 ARCHETYPES: tuple[Archetype, ...] = (
-    # Buys all year round, every five or six weeks, big baskets of premium products.
+    # Buys all year round, every two months or so, big baskets of premium products.
     Archetype(
-        "loyal_high_value", share=0.10, start=(0.0, 0.25), orders_per_year=8.0,
-        lines_per_order=15.0, pack_share=0.6, packs=1.2, segments=(0.10, 0.45, 0.45),
+        "loyal_high_value", share=0.10, start=(0.0, 0.25), orders_per_year=6.0,
+        lines_per_order=12.0, pack_share=0.5, packs=1.0, segments=(0.10, 0.45, 0.45),
         christmas=1.0, returns=0.08, return_days=6, month_profile="soft",
         weekday_profile="workweek", hour_profile="office", uk_share=0.90, regular=True,
     ),
@@ -75,31 +83,38 @@ ARCHETYPES: tuple[Archetype, ...] = (
         christmas=0.6, returns=0.04, return_days=3, month_profile="flat",
         weekday_profile="anyday", hour_profile="evening", uk_share=0.93, regular=True,
     ),
-    # Shops for presents in October to December, at weekends; returns a lot in January.
+    # Comes back every Christmas: a big basket of premium presents once or twice between
+    # October and December of each year, at weekends; returns a lot in January; nothing the
+    # rest of the year.
     Archetype(
-        "seasonal_gift_buyer", share=0.15, start=(0.0, 0.3), orders_per_year=2.2,
-        lines_per_order=10.0, pack_share=0.3, packs=0.3, segments=(0.15, 0.45, 0.40),
+        "seasonal_gift_buyer", share=0.15, start=(0.0, 0.05), orders_per_year=0.9,
+        lines_per_order=24.0, pack_share=0.4, packs=0.6, segments=(0.05, 0.35, 0.60),
         christmas=2.8, returns=0.22, return_days=18, month_profile="gift",
-        weekday_profile="weekend", hour_profile="leisure", uk_share=0.93,
+        weekday_profile="weekend", hour_profile="leisure", uk_share=0.93, regular=True,
+        min_orders=2,
     ),
-    # A single order at any time of the window.
+    # A single, small order, at any time but the last four months (a recent single order is
+    # a new customer's first).
     Archetype(
         "one_time_buyer", share=0.25, start=(0.0, 0.0), orders_per_year=0.0,
-        lines_per_order=9.0, pack_share=0.4, packs=0.5, segments=(0.30, 0.50, 0.20),
+        lines_per_order=6.0, pack_share=0.4, packs=0.5, segments=(0.30, 0.50, 0.20),
         christmas=1.0, returns=0.10, return_days=6, month_profile="store",
-        weekday_profile="workweek", hour_profile="mixed", uk_share=0.92,
+        weekday_profile="workweek", hour_profile="mixed", uk_share=0.92, quiet_days=120,
+        lines_dispersion=4.0,
     ),
-    # Bought regularly for a few months early in the window, returned a lot, then stopped.
+    # Bought every few weeks for a few months early in the window, returned a lot, then
+    # stopped.
     Archetype(
-        "lapsed", share=0.18, start=(0.0, 0.3), orders_per_year=12.0, lines_per_order=12.0,
+        "lapsed", share=0.18, start=(0.0, 0.3), orders_per_year=18.0, lines_per_order=8.0,
         pack_share=0.5, packs=0.8, segments=(0.30, 0.50, 0.20), christmas=1.0,
         returns=0.20, return_days=8, month_profile="store", weekday_profile="workweek",
-        hour_profile="office", uk_share=0.92, active=(0.12, 0.3),
+        hour_profile="office", uk_share=0.92, active=(0.12, 0.3), min_orders=3,
     ),
-    # Shops and resellers: large quantities of cheap items at trade prices, weekday mornings.
+    # Shops and resellers: restock every three or four weeks, large quantities of cheap items
+    # at trade prices, weekday mornings.
     Archetype(
-        "wholesale", share=0.05, start=(0.0, 0.4), orders_per_year=9.0, lines_per_order=24.0,
-        pack_share=1.0, packs=4.0, segments=(0.55, 0.40, 0.05), christmas=1.0,
+        "wholesale", share=0.05, start=(0.0, 0.4), orders_per_year=15.0, lines_per_order=30.0,
+        pack_share=1.0, packs=5.0, segments=(0.55, 0.40, 0.05), christmas=1.0,
         returns=0.15, return_days=4, month_profile="trade", weekday_profile="workweek",
         hour_profile="morning", uk_share=0.65, regular=True,
     ),
