@@ -9,11 +9,16 @@ descriptions, the United Kingdom dominant among countries, a November peak and t
 over Christmas. The real log's quirks are planted on purpose: cancellations (including a
 mistaken huge order reversed by a matching negative line), guest checkouts without a customer
 id, non-product lines, zero prices, stock adjustments with negative quantities, exact duplicate
-lines, a handful of customers seen in two countries and a few wholesale "whales".
+lines, a handful of customers seen in two countries and a few wholesale "whales". So are the
+traits that mislead features on real logs: most customers never order in the evening and many
+never at weekends (zero-inflated timing shares), and some customers of several archetypes buy
+ribbon and twine by the metre (hundreds of units per line at pennies a unit).
 
 Every customer is drawn from one behavioural archetype (``tuning.ARCHETYPES``) with its own
 order cadence, basket size, price level, recency, seasonality, weekday and hour habits and
-return rate, so that a clustering on RFM plus behavioural features can recover them.
+return rate. Archetypes differ in the features that define segments (value, frequency, recency,
+tenure, basket value, breadth of products, cadence), so that a clustering on them can recover
+the archetypes; the timing habits and the by-the-metre buying only describe them.
 
 Scale: customers are generated in chunks of ``tuning.CHUNK_CUSTOMERS`` with numpy (one random
 stream per chunk, derived from the seed), turned into Arrow tables and inserted chunk by chunk,

@@ -49,6 +49,8 @@ START_LOW = np.array([a.start[0] for a in ARCHETYPES])
 START_HIGH = np.array([a.start[1] for a in ARCHETYPES])
 REGULAR = np.array([a.regular for a in ARCHETYPES])
 MIN_ORDERS = np.array([a.min_orders for a in ARCHETYPES])
+EVENING_SHOPPERS = np.array([a.evening_shoppers for a in ARCHETYPES])
+METRE_BUYERS = np.array([a.metre_buyers for a in ARCHETYPES])
 LINES_DISPERSION = np.array(
     [a.lines_dispersion or ORDER_LINES_DISPERSION for a in ARCHETYPES], dtype=float
 )

@@ -2,7 +2,8 @@
 
 Every archetype (and the guest checkouts) has a density over the days of the window, the
 product of its month and weekday profiles, zero while the shop is closed over Christmas; days
-are drawn from it by inverse CDF. Times of day come from the archetype's hour profile.
+are drawn from it by inverse CDF. Times of day come from the archetype's hour profile, or for
+evening orders from the evening profile (row ``EVENING`` of ``Calendar.hour_cdf``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from segmentation.demo.config import DemoConfig
 from segmentation.demo.tuning import (
     ARCHETYPES,
     CHRISTMAS_CLOSURE,
+    EVENING_PROFILE,
     GUEST_PROFILES,
     HOUR_PROFILES,
     MONTH_PROFILES,
     WEEKDAY_PROFILES,
 )
+
+# Row of Calendar.hour_cdf with the hours of evening orders (after the archetypes and guests).
+EVENING = len(ARCHETYPES) + 1
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ class Calendar:
     next_open: np.ndarray  # first open day >= d (or d itself when none is left)
     previous_open: np.ndarray  # last open day <= d (or d itself when there is none)
     cumulative: np.ndarray  # (archetypes + guest, n_days + 1)
-    hour_cdf: np.ndarray  # (archetypes + guest, 24)
+    hour_cdf: np.ndarray  # (archetypes + guest + evening, 24)
 
     @property
     def years(self) -> float:
@@ -82,11 +87,11 @@ def _order_densities(
     month: np.ndarray, weekday: np.ndarray, is_open: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per archetype (guest last): the cumulative daily order density (0 before the first
-    day) and the cumulative distribution of the hour of day."""
+    day) and the cumulative distribution of the hour of day (one more row: evening orders)."""
     profiles = [(a.month_profile, a.weekday_profile, a.hour_profile) for a in ARCHETYPES]
     profiles.append(GUEST_PROFILES)
     cumulative = np.zeros((len(profiles), month.size + 1))
-    hour_cdf = np.zeros((len(profiles), 24))
+    hour_cdf = np.zeros((len(profiles) + 1, 24))
     for row, (month_profile, weekday_profile, hour_profile) in enumerate(profiles):
         density = (
             _normalised(MONTH_PROFILES[month_profile])[month - 1]
@@ -95,6 +100,7 @@ def _order_densities(
         )
         cumulative[row, 1:] = np.cumsum(density)
         hour_cdf[row] = np.cumsum(_hour_weights(hour_profile))
+    hour_cdf[EVENING] = np.cumsum(_hour_weights(EVENING_PROFILE))
     hour_cdf[:, -1] = 1.0
     return cumulative, hour_cdf
 
@@ -129,7 +135,7 @@ def sample_days(
 
 
 def sample_minutes(calendar: Calendar, profile: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Minute of the day from each row's hour profile."""
+    """Minute of the day from each row's hour profile (``profile``: rows of ``hour_cdf``)."""
     u = rng.random(profile.size)
     hours = np.empty(profile.size, dtype=np.int64)
     for row in np.unique(profile):

@@ -5,6 +5,8 @@ A few thousand products in the style of a UK gift wholesaler: designs drawn from
 snapped to printed price points, launches during the window, a price rise and a few changed
 descriptions halfway through. Products fall into price segments (cheap, mid-priced, premium)
 plus the Christmas products, which lines draw from by popularity among the launched products.
+A few products sold by the metre (``tuning.METRE_PRODUCTS``) come last, outside the segments:
+only their buyers' lines use them.
 The catalogue also holds the text tables lines index into (see :class:`Catalogue`).
 """
 
@@ -29,6 +31,8 @@ from segmentation.demo.tuning import (
     ITEMS,
     LAST_PRICE_POINT_POUNDS,
     LATE_LAUNCH_SHARE,
+    METRE_PRODUCTS,
+    METRE_STOCK_CODES_FROM,
     NON_PRODUCTS,
     PENCE_ENDINGS_BELOW_FIFTY,
     PENCE_ENDINGS_BELOW_TEN,
@@ -74,6 +78,7 @@ class Catalogue:
     segment_cumulative: tuple[np.ndarray, ...]  # cumulative popularity in that order
     segment_available: np.ndarray  # (segments, n_days): products launched by that day
     price_change_day: int
+    metre_products: np.ndarray  # product ids of the products sold by the metre
 
     @property
     def n_products(self) -> int:
@@ -305,8 +310,21 @@ def _text_tables(
     return pa.array(all_codes, type=pa.string()), pa.array(all_texts, type=pa.string())
 
 
+def _metre_codes(taken: list[str], n: int) -> list[str]:
+    """``n`` five-digit stock codes from METRE_STOCK_CODES_FROM on that no design uses."""
+    used = {code[:5] for code in taken}
+    codes: list[str] = []
+    candidate = METRE_STOCK_CODES_FROM
+    while len(codes) < n:
+        if str(candidate) not in used:
+            codes.append(str(candidate))
+        candidate += 1
+    return codes
+
+
 def build_catalogue(config: DemoConfig, calendar: Calendar) -> Catalogue:
-    """A few thousand products with codes, descriptions, prices, packs and popularity."""
+    """A few thousand products with codes, descriptions, prices, packs and popularity, then
+    the products sold by the metre (launched on day 0, never repriced or renamed)."""
     rng = np.random.default_rng([config.seed, 0, 0])
     designs = _draw_designs(rng)
     n = len(designs.codes)
@@ -319,17 +337,24 @@ def build_catalogue(config: DemoConfig, calendar: Calendar) -> Catalogue:
     segment_products, segment_cumulative, segment_available = _segment_assortment(
         price, np.asarray(designs.christmas), launch_day, popularity, calendar.n_days
     )
-    codes, texts = _text_tables(designs.codes, descriptions, altered_text)
+    metre_names = list(METRE_PRODUCTS)
+    m = len(metre_names)
+    codes, texts = _text_tables(
+        designs.codes + _metre_codes(designs.codes, m),
+        descriptions + metre_names,
+        altered_text + metre_names,
+    )
     return Catalogue(
         codes=codes,
         descriptions=texts,
-        price=price,
-        pack=pack,
-        launch_day=launch_day,
-        price_rise=price_rise,
-        altered=altered,
+        price=np.concatenate([price, list(METRE_PRODUCTS.values())]),
+        pack=np.concatenate([pack, np.ones(m, dtype=np.int64)]),
+        launch_day=np.concatenate([launch_day, np.zeros(m, dtype=launch_day.dtype)]),
+        price_rise=np.concatenate([price_rise, np.ones(m)]),
+        altered=np.concatenate([altered, np.zeros(m, dtype=bool)]),
         segment_products=segment_products,
         segment_cumulative=segment_cumulative,
         segment_available=segment_available,
         price_change_day=calendar.n_days // 2,
+        metre_products=np.arange(n, n + m),
     )

@@ -56,6 +56,9 @@ from segmentation.demo.tuning import (
     HUGE_ORDER_QUANTITY,
     MANUAL_LINE_PRICE,
     MANUAL_LINE_SHARE,
+    METRE_MINIMUM,
+    METRE_ORDER_SHARE,
+    METRE_QUANTITY,
     PARTIAL_RETURN_SHARE,
     POSTAGE_PRICES,
     POSTAGE_QUANTITIES,
@@ -192,11 +195,31 @@ def _product_lines(
     by_pack = rng.random(header.size) < PACK_SHARE[profile]
     quantity = np.where(by_pack, cat.pack[product], 1) * packs
     price = _line_prices(ctx, product, quantity, day, profile == GUEST)
+    metre = _metre_lines(headers, customers, first_line, rng)
+    product[metre] = cat.metre_products[rng.integers(0, cat.metre_products.size, metre.size)]
+    median, spread = METRE_QUANTITY
+    metres = np.round(rng.lognormal(np.log(median), spread, metre.size))
+    quantity[metre] = np.maximum(metres, METRE_MINIMUM).astype(quantity.dtype)
+    price[metre] = cat.price[product[metre]]
     price = np.where(rng.random(header.size) < ZERO_PRICE_SHARE, 0.0, price)
     altered = cat.altered[product] & (day >= cat.price_change_day)
     text = np.where(altered, cat.altered_offset + product, product)
     lines = Lines(header, product, text, quantity.astype(np.int64), price)
     return lines, first_line
+
+
+def _metre_lines(
+    headers: Headers, customers: Customers, first_line: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Positions of the product lines that become a product sold by the metre: the first
+    line of METRE_ORDER_SHARE of the purchases of the customers who buy by the metre."""
+    customer = np.maximum(headers.customer, 0)
+    chosen = (
+        (headers.kind == PURCHASE)
+        & customers.metre[customer]
+        & (rng.random(len(headers)) < METRE_ORDER_SHARE)
+    )
+    return first_line[chosen]
 
 
 # --------------------------------------------------------------------------------------------

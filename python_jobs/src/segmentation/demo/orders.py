@@ -17,9 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmentation.demo.archetypes import (
+    EVENING_SHOPPERS,
     GUEST,
     LINES_DISPERSION,
     LINES_PER_ORDER,
+    METRE_BUYERS,
     MIN_ORDERS,
     ONE_TIME,
     ORDERS_PER_YEAR,
@@ -32,10 +34,11 @@ from segmentation.demo.archetypes import (
     UK_SHARE,
     WHOLESALE,
 )
-from segmentation.demo.calendar import sample_days, sample_minutes
+from segmentation.demo.calendar import EVENING, sample_days, sample_minutes
 from segmentation.demo.context import Context
 from segmentation.demo.tuning import (
     ARCHETYPES,
+    EVENING_ORDER_SHARE,
     EVENT_HOURS,
     FEES,
     FIRST_CUSTOMER_ID,
@@ -74,6 +77,8 @@ class Customers:
     whale: np.ndarray
     country: np.ndarray
     ids: pa.Array
+    evening: np.ndarray  # bool: also shops in the evening
+    metre: np.ndarray  # bool: also buys products sold by the metre
 
 
 @dataclass
@@ -149,7 +154,8 @@ def _allocate(shares: np.ndarray, n: int) -> np.ndarray:
 
 
 def _plan_customers(ctx: Context, chunk: int, rng: np.random.Generator) -> Customers:
-    """The chunk's customers: archetypes in their exact shares, whales, home countries."""
+    """The chunk's customers: archetypes in their exact shares, whales, home countries, and
+    who also shops in the evening or buys by the metre."""
     first, n = ctx.chunk_customers(chunk)
     archetype = rng.permutation(np.repeat(np.arange(len(ARCHETYPES)), _allocate(SHARES, n)))
     whale = (archetype == WHOLESALE) & (rng.random(n) < WHALE_SHARE)
@@ -158,7 +164,9 @@ def _plan_customers(ctx: Context, chunk: int, rng: np.random.Generator) -> Custo
     trade = rng.choice(ctx.foreign, size=n, p=ctx.foreign_weights[1])
     country = np.where(is_uk, 0, np.where(archetype == WHOLESALE, trade, retail))
     ids = pc.cast(pa.array(np.arange(first, first + n) + FIRST_CUSTOMER_ID), pa.string())
-    return Customers(archetype, whale, country, ids)
+    evening = rng.random(n) < EVENING_SHOPPERS[archetype]
+    metre = rng.random(n) < METRE_BUYERS[archetype]
+    return Customers(archetype, whale, country, ids, evening, metre)
 
 
 def _activity_windows(
@@ -285,7 +293,8 @@ def _plan_purchases(
     n_orders = _order_counts(ctx, customers, first, last, chunk, rng)
     customer, position, day = _order_days(ctx, archetype, n_orders, first, last, rng)
     profile = archetype[customer]
-    minute = sample_minutes(ctx.calendar, profile, rng)
+    evening = customers.evening[customer] & (rng.random(customer.size) < EVENING_ORDER_SHARE)
+    minute = sample_minutes(ctx.calendar, np.where(evening, EVENING, profile), rng)
     mean_lines = LINES_PER_ORDER[profile] * np.where(customers.whale[customer], WHALE_LINES, 1)
     n_lines = 1 + negative_binomial(rng, mean_lines - 1, LINES_DISPERSION[profile])
     country = _order_countries(ctx, customers, customer, position, n_orders, chunk, rng)

@@ -42,7 +42,10 @@ class Archetype:
     mid-priced and premium products; ``christmas`` scales the store's share of Christmas
     products; ``returns`` is the share of orders partly cancelled later, ``return_days`` the
     mean delay of those cancellations. ``lines_dispersion`` (the negative binomial shape of the
-    number of lines of an order) defaults to ``ORDER_LINES_DISPERSION``.
+    number of lines of an order) defaults to ``ORDER_LINES_DISPERSION``. ``hour_profile`` is the
+    time of day of the archetype's orders, all before the evening; ``evening_shoppers`` is the
+    share of its customers who also shop in the evening (``EVENING_ORDER_SHARE`` of their
+    orders), ``metre_buyers`` the share who also buy products sold by the metre.
     """
 
     name: str
@@ -66,6 +69,8 @@ class Archetype:
     quiet_days: int | None = None
     min_orders: int = 1
     lines_dispersion: float | None = None
+    evening_shoppers: float = 0.0
+    metre_buyers: float = 0.0
 
 
 ARCHETYPES: tuple[Archetype, ...] = (
@@ -75,13 +80,15 @@ ARCHETYPES: tuple[Archetype, ...] = (
         lines_per_order=12.0, pack_share=0.5, packs=1.0, segments=(0.10, 0.45, 0.45),
         christmas=1.0, returns=0.08, return_days=6, month_profile="soft",
         weekday_profile="workweek", hour_profile="office", uk_share=0.90, regular=True,
+        evening_shoppers=0.06, metre_buyers=0.10,
     ),
-    # Orders a couple of cheap items every two or three weeks, in the evening, any day.
+    # Orders a couple of cheap items every two or three weeks, any day, often in the evening.
     Archetype(
         "frequent_low_basket", share=0.12, start=(0.0, 0.5), orders_per_year=20.0,
         lines_per_order=2.6, pack_share=0.1, packs=0.3, segments=(0.70, 0.27, 0.03),
         christmas=0.6, returns=0.04, return_days=3, month_profile="flat",
-        weekday_profile="anyday", hour_profile="evening", uk_share=0.93, regular=True,
+        weekday_profile="anyday", hour_profile="leisure", uk_share=0.93, regular=True,
+        evening_shoppers=0.35,
     ),
     # Comes back every Christmas: a big basket of premium presents once or twice between
     # October and December of each year, at weekends; returns a lot in January; nothing the
@@ -91,7 +98,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         lines_per_order=24.0, pack_share=0.4, packs=0.6, segments=(0.05, 0.35, 0.60),
         christmas=2.8, returns=0.22, return_days=18, month_profile="gift",
         weekday_profile="weekend", hour_profile="leisure", uk_share=0.93, regular=True,
-        min_orders=2,
+        min_orders=2, evening_shoppers=0.12, metre_buyers=0.10,
     ),
     # A single, small order, at any time but the last four months (a recent single order is
     # a new customer's first).
@@ -100,7 +107,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         lines_per_order=6.0, pack_share=0.4, packs=0.5, segments=(0.30, 0.50, 0.20),
         christmas=1.0, returns=0.10, return_days=6, month_profile="store",
         weekday_profile="workweek", hour_profile="mixed", uk_share=0.92, quiet_days=120,
-        lines_dispersion=4.0,
+        lines_dispersion=4.0, evening_shoppers=0.08, metre_buyers=0.08,
     ),
     # Bought every few weeks for a few months early in the window, returned a lot, then
     # stopped.
@@ -109,6 +116,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         pack_share=0.5, packs=0.8, segments=(0.30, 0.50, 0.20), christmas=1.0,
         returns=0.20, return_days=8, month_profile="store", weekday_profile="workweek",
         hour_profile="office", uk_share=0.92, active=(0.12, 0.3), min_orders=3,
+        evening_shoppers=0.05, metre_buyers=0.10,
     ),
     # Shops and resellers: restock every three or four weeks, large quantities of cheap items
     # at trade prices, weekday mornings.
@@ -116,25 +124,26 @@ ARCHETYPES: tuple[Archetype, ...] = (
         "wholesale", share=0.05, start=(0.0, 0.4), orders_per_year=15.0, lines_per_order=30.0,
         pack_share=1.0, packs=5.0, segments=(0.55, 0.40, 0.05), christmas=1.0,
         returns=0.15, return_days=4, month_profile="trade", weekday_profile="workweek",
-        hour_profile="morning", uk_share=0.65, regular=True,
+        hour_profile="morning", uk_share=0.65, regular=True, metre_buyers=0.15,
     ),
     # First order within the last three months.
     Archetype(
         "new_customer", share=0.15, start=(0.0, 0.0), orders_per_year=8.0,
         lines_per_order=10.0, pack_share=0.4, packs=0.5, segments=(0.30, 0.50, 0.20),
         christmas=1.0, returns=0.06, return_days=5, month_profile="store",
-        weekday_profile="anyday", hour_profile="mixed", uk_share=0.92, recent_days=90,
+        weekday_profile="workweek", hour_profile="mixed", uk_share=0.92, recent_days=90,
+        evening_shoppers=0.10, metre_buyers=0.08,
     ),
 )  # fmt: skip
 
 # Wholesale customers that are whales, and how much bigger they are.
 WHALE_SHARE = 0.03
-WHALE_ORDERS = 5.0
-WHALE_LINES = 1.8
+WHALE_ORDERS = 3.0
+WHALE_LINES = 1.5
 WHALE_PACKS = 2.5
 
 # Guest checkouts (no customer id): orders per customer-year and their line-count mixture.
-GUEST_ORDERS_PER_CUSTOMER_YEAR = 0.7
+GUEST_ORDERS_PER_CUSTOMER_YEAR = 0.8
 GUEST_SINGLE_LINE_SHARE = 0.35
 GUEST_BIG_SHARE = 0.15
 GUEST_SMALL_LINES = 9.0
@@ -218,23 +227,29 @@ MONTH_PROFILES: dict[str, tuple[float, ...]] = {  # January .. December
     "trade": (0.7, 0.6, 0.8, 0.8, 0.85, 0.9, 1.0, 1.05, 1.35, 1.45, 1.5, 0.7),
 }
 WEEKDAY_PROFILES: dict[str, tuple[float, ...]] = {  # Monday .. Sunday
-    "workweek": (1.0, 1.1, 1.15, 1.1, 0.9, 0.05, 0.4),
+    # Like the real log: no orders on Saturdays, a few on Sundays.
+    "workweek": (1.0, 1.1, 1.15, 1.1, 0.9, 0.0, 0.2),
     "anyday": (1.0, 1.0, 1.0, 1.0, 0.9, 0.8, 1.1),
     "weekend": (0.55, 0.55, 0.6, 0.6, 0.8, 1.6, 1.7),
 }
-HOUR_PROFILES: dict[str, dict[int, float]] = {  # hour of day -> weight
+# Hours of day -> weight. Customers' own profiles end before the evening (evening_start_hour,
+# 18:00): only their evening shopping falls later, so most customers never order in the
+# evening, as in the real log. Guest checkouts ("web") come at any hour.
+HOUR_PROFILES: dict[str, dict[int, float]] = {
     "office": {7: 1, 8: 8, 9: 25, 10: 35, 11: 40, 12: 50, 13: 45, 14: 42, 15: 45, 16: 30,
-               17: 12, 18: 4, 19: 2},
+               17: 12},
     "morning": {7: 3, 8: 22, 9: 40, 10: 45, 11: 35, 12: 25, 13: 20, 14: 15, 15: 12, 16: 6,
                 17: 2},
-    "evening": {8: 1, 9: 2, 10: 3, 11: 4, 12: 7, 13: 6, 14: 4, 15: 4, 16: 5, 17: 10, 18: 25,
-                19: 35, 20: 40, 21: 30, 22: 12},
-    "leisure": {9: 4, 10: 10, 11: 20, 12: 25, 13: 25, 14: 25, 15: 25, 16: 20, 17: 18, 18: 20,
-                19: 25, 20: 25, 21: 15, 22: 5},
-    "mixed": {8: 5, 9: 15, 10: 25, 11: 30, 12: 35, 13: 32, 14: 30, 15: 30, 16: 22, 17: 14,
-              18: 12, 19: 14, 20: 12, 21: 7, 22: 2},
+    "leisure": {9: 4, 10: 10, 11: 20, 12: 25, 13: 25, 14: 25, 15: 25, 16: 20, 17: 18},
+    "mixed": {8: 5, 9: 15, 10: 25, 11: 30, 12: 35, 13: 32, 14: 30, 15: 30, 16: 22, 17: 14},
+    "evening": {18: 25, 19: 35, 20: 40, 21: 30, 22: 12},
+    "web": {8: 5, 9: 15, 10: 25, 11: 30, 12: 35, 13: 32, 14: 30, 15: 30, 16: 22, 17: 14,
+            18: 12, 19: 14, 20: 12, 21: 7, 22: 2},
 }  # fmt: skip
-GUEST_PROFILES = ("store", "anyday", "mixed")
+# The hours of evening orders, and the share of an evening shopper's orders placed then.
+EVENING_PROFILE = "evening"
+EVENING_ORDER_SHARE = 0.5
+GUEST_PROFILES = ("store", "anyday", "web")
 # Share of lines that are Christmas products, by month (scaled by the archetype's affinity).
 CHRISTMAS_BY_MONTH = (0.01, 0.0, 0.0, 0.0, 0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.28, 0.22)
 
@@ -369,6 +384,23 @@ LATE_LAUNCH_SHARE = 0.25
 PRICE_RISE_SHARE = 0.3
 PRICE_RISE_RANGE = (1.04, 1.12)  # factor of a product's price rise
 POPULARITY_SPREAD = 1.0  # log-normal spread of the products' popularity
+# Products sold by the metre (ribbon, twine, trim): description -> price per metre in GBP.
+# A line is hundreds of metres at a few pence each, so units per order say nothing about the
+# basket of the customers who buy them (the trap quantity-based features fall into on real
+# logs sold in units of measure). Their stock codes are the first free five-digit codes from
+# METRE_STOCK_CODES_FROM on.
+METRE_PRODUCTS: dict[str, float] = {
+    "SATIN RIBBON BY THE METRE": 0.06,
+    "JUTE TWINE BY THE METRE": 0.04,
+    "LACE TRIM BY THE METRE": 0.09,
+    "GINGHAM RIBBON BY THE METRE": 0.07,
+}
+METRE_STOCK_CODES_FROM = 47000
+# Metres on a line (log-normal: median, spread; at least the minimum), and the share of a
+# metre buyer's orders that have such a line.
+METRE_QUANTITY = (200.0, 0.5)
+METRE_MINIMUM = 20
+METRE_ORDER_SHARE = 0.6
 # Price segments: cheap below the first price, premium from the second (Christmas apart).
 CHEAP_BELOW = 1.0
 PREMIUM_FROM = 4.5

@@ -326,7 +326,9 @@ def test_archetypes_behave_differently(con):
     assert by.loc["wholesale", "monetary"] == by["monetary"].max()
     assert by.loc["frequent_low_basket", "frequency"] == by["frequency"].max()
     assert by.loc["frequent_low_basket", "lines_per_order"] == by["lines_per_order"].min()
-    assert by.loc["frequent_low_basket", "evening_share"] > 0.5
+    any_evening = (features["evening_share"] > 0).groupby(features["archetype"]).mean()
+    assert any_evening.idxmax() == "frequent_low_basket"
+    assert any_evening["frequent_low_basket"] > 0.25
     assert by.loc["seasonal_gift_buyer", "q4_share"] > 0.8
     assert by.loc["seasonal_gift_buyer", "weekend_share"] > 0.3
     assert by.loc["loyal_high_value", "price"] > by.loc["frequent_low_basket", "price"]
