@@ -76,7 +76,7 @@ class Archetype:
 ARCHETYPES: tuple[Archetype, ...] = (
     # Buys all year round, every two months or so, big baskets of premium products.
     Archetype(
-        "loyal_high_value", share=0.10, start=(0.0, 0.25), orders_per_year=6.0,
+        "loyal_high_value", share=0.11, start=(0.0, 0.25), orders_per_year=6.0,
         lines_per_order=12.0, pack_share=0.5, packs=1.0, segments=(0.10, 0.45, 0.45),
         christmas=1.0, returns=0.08, return_days=6, month_profile="soft",
         weekday_profile="workweek", hour_profile="office", uk_share=0.90, regular=True,
@@ -84,7 +84,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
     # Orders a couple of cheap items every two or three weeks, any day, often in the evening.
     Archetype(
-        "frequent_low_basket", share=0.12, start=(0.0, 0.5), orders_per_year=20.0,
+        "frequent_low_basket", share=0.13, start=(0.0, 0.5), orders_per_year=20.0,
         lines_per_order=2.6, pack_share=0.1, packs=0.3, segments=(0.70, 0.27, 0.03),
         christmas=0.6, returns=0.04, return_days=3, month_profile="flat",
         weekday_profile="anyday", hour_profile="leisure", uk_share=0.93, regular=True,
@@ -103,7 +103,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
     # A single, small order, at any time but the last four months (a recent single order is
     # a new customer's first).
     Archetype(
-        "one_time_buyer", share=0.25, start=(0.0, 0.0), orders_per_year=0.0,
+        "one_time_buyer", share=0.26, start=(0.0, 0.0), orders_per_year=0.0,
         lines_per_order=6.0, pack_share=0.4, packs=0.5, segments=(0.30, 0.50, 0.20),
         christmas=1.0, returns=0.10, return_days=6, month_profile="store",
         weekday_profile="workweek", hour_profile="mixed", uk_share=0.92, quiet_days=120,
@@ -128,7 +128,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
     # First order within the last three months.
     Archetype(
-        "new_customer", share=0.15, start=(0.0, 0.0), orders_per_year=8.0,
+        "new_customer", share=0.12, start=(0.0, 0.0), orders_per_year=8.0,
         lines_per_order=10.0, pack_share=0.4, packs=0.5, segments=(0.30, 0.50, 0.20),
         christmas=1.0, returns=0.06, return_days=5, month_profile="store",
         weekday_profile="workweek", hour_profile="mixed", uk_share=0.92, recent_days=90,
