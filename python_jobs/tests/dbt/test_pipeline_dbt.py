@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 from helpers import actionable_segment_problems, require_online_retail, run_dbt
+from sklearn.metrics import adjusted_rand_score
 
 from segmentation.demo import DemoConfig, write_demo
 from segmentation.loading import LoadOptions, load_path
@@ -48,40 +49,53 @@ def test_real_log_builds_actionable_segments_and_a_reversed_mistake_is_not_a_big
         assert again.rows_loaded == 0
 
 
-def test_log_without_stock_codes_or_countries_builds_with_those_features_off(tmp_path):
+def test_retail_export_without_invoice_ids_times_or_products_builds_actionable_segments(
+    tmp_path,
+):
+    """The demo as a retailer's export: a line per customer and day with units and an amount,
+    no invoice ids, no time of day, no products, no countries (a trap the demo keeps for logs
+    shaped like that; planted archetypes known)."""
     source = tmp_path / "demo.duckdb"
+    export = tmp_path / "export.csv"
     with duckdb.connect(str(source)) as con:
-        write_demo(con, DemoConfig(customers=400, months=14, seed=5))
-        export = tmp_path / "orders.csv"
+        write_demo(con, DemoConfig(customers=1500, months=25, seed=11))
         con.execute(
-            "copy (select invoice_id as order_no, customer_id as client, invoiced_at as ts,"
-            " quantity as qty, unit_price as price from raw.transactions"
-            " where customer_id is not null)"
+            "copy (select customer_id as cust, strftime(invoiced_at, '%Y%m%d') as day,"
+            " sum(quantity) as units, round(sum(quantity * unit_price), 2) as amount"
+            " from raw.transactions where customer_id is not null group by all)"
             f" to '{export}' (header)"
         )
+        archetypes = con.execute("select * from raw.customer_archetypes").df()
     database = tmp_path / "mapped.duckdb"
-    columns = {
-        "invoice_id": "order_no",
-        "customer_id": "client",
-        "invoiced_at": "ts",
-        "quantity": "qty",
-        "unit_price": "price",
-    }
+    columns = {"customer_id": "cust", "invoiced_at": "day", "quantity": "units"}
+    options = LoadOptions(
+        columns={**columns, "line_total": "amount"}, date_format="%Y%m%d", show_progress=False
+    )
     with duckdb.connect(str(database)) as con:
-        load_path(con, export, LoadOptions(columns=columns, show_progress=False))
+        report = load_path(con, export, options)
+        assert report.rows_read == report.rows_loaded + report.rows_rejected
+        # a day whose returns cancel its purchases has no unit price: kept with its reason
+        reasons = con.execute("select distinct reason from raw.rejected_rows").fetchall()
+        zero = "quantity is 0, so no unit price can be derived from the line total"
+        assert reasons in ([], [(zero,)])
 
     done = run_dbt(["build"], database, tmp_path)
-    assert "Note: input has_stock_code is missing" in done.stdout
-    assert "Note: input has_country is missing" in done.stdout
+    for capability in ("has_invoice_id", "has_stock_code", "has_country"):
+        assert f"Note: input {capability} is missing" in done.stdout
 
     with duckdb.connect(str(database), read_only=True) as con:
         row = con.execute(
-            "select count(*), count(distinct_products), count(primary_country)"
-            " from marts.fct_customer_features"
+            "select count(*), count(distinct_products), count(primary_country),"
+            " max(evening_order_share) from marts.fct_customer_features"
         ).fetchall()[0]
-        assert row[0] > 300
-        assert row[1:] == (0, 0)
-        assert (
-            con.execute("select count(*) from marts.fct_customer_segments").fetchall()[0][0]
-            == row[0]
-        )
+        assert row[0] > 1000
+        assert row[1:] == (0, 0, 0)
+        assert actionable_segment_problems(con) == []
+        con.register("archetypes", archetypes)
+        pairs = con.execute(
+            "select a.archetype, s.segment_id from marts.fct_customer_segments as s"
+            " join archetypes as a using (customer_id)"
+        ).fetchall()
+    assert len(pairs) == row[0]
+    ari = adjusted_rand_score([p[0] for p in pairs], [p[1] for p in pairs])
+    assert ari >= 0.8, f"planted archetypes recovered with ARI {ari:.3f}"
