@@ -33,10 +33,10 @@ class BenchSize:
 
 # name -> (customers, months); the comment is the line count the generator gives (seed 42)
 PRESETS: dict[str, tuple[int, int]] = {
-    "smoke": (1_200, 25),  # ~0.13M lines, the size `make test` builds
-    "1m": (10_000, 25),  # ~1.06M lines
-    "10m": (100_000, 25),  # ~10.7M lines
-    "50m": (1_000_000, 11),  # ~51.4M lines
+    "smoke": (1_200, 25),  # ~0.14M lines, the size `make test` builds
+    "1m": (8_500, 25),  # ~1.07M lines
+    "10m": (85_000, 25),  # ~10.7M lines
+    "50m": (1_000_000, 8),  # ~51M lines
 }
 DEFAULT_SIZES = ("1m", "10m", "50m")
 

@@ -39,8 +39,8 @@ from segmentation.demo import catalogue, tuning
 def test_sizes_accept_presets_and_custom_forms_once_each():
     sizes = parse_sizes("1m, 10M,2000x6,1m")
     assert [(s.name, s.customers, s.months) for s in sizes] == [
-        ("1m", 10_000, 25),
-        ("10m", 100_000, 25),
+        ("1m", 8_500, 25),
+        ("10m", 85_000, 25),
         ("2000x6", 2000, 6),
     ]
 
