@@ -41,7 +41,7 @@ from segmentation.config.evaluation import EvaluationSettings
 from segmentation.config.segmentation import SegmentationSettings
 from segmentation.engine.algorithms import CandidateSpec, seeded_sample, stage_seed
 from segmentation.engine.inputs import MONETARY_COLUMN
-from segmentation.engine.selection import is_valuable
+from segmentation.engine.selection import is_valuable, revenue_shares
 from segmentation.evaluation.inputs import (
     EvaluationInput,
     assignment_rule,
@@ -468,27 +468,22 @@ def _share_rule(
     """The share rule of the model's own selection settings, on the deployed segments: how many
     segments are small but valuable, and the smallest share among the others (the share gate
     reads it, so a valuable small segment the selection admitted does not fail the gate)."""
-    revenue = features[["customer_id", MONETARY_COLUMN]].astype({"customer_id": str})
+    spent = features[["customer_id", MONETARY_COLUMN]].astype({"customer_id": str})
     segments = assignments[["customer_id", "segment_id"]].astype({"customer_id": str})
-    merged = segments.merge(revenue, on="customer_id", how="left")
-    money = pd.to_numeric(merged[MONETARY_COLUMN], errors="coerce").fillna(0.0).clip(lower=0.0)
-    per_segment = (
-        merged.assign(money=money)
-        .groupby("segment_id")
-        .agg(customers=("customer_id", "count"), revenue=("money", "sum"))
-    )
-    shares = per_segment["customers"] / per_segment["customers"].sum()
-    total = per_segment["revenue"].sum()
-    revenue_shares = per_segment["revenue"] / total if total > 0 else shares * 0.0
+    merged = segments.merge(spent, on="customer_id", how="left")
+    codes, segment_ids = pd.factorize(merged["segment_id"], sort=True)
+    sizes = np.bincount(codes, minlength=len(segment_ids))
+    shares = sizes / max(int(sizes.sum()), 1)
+    money = pd.to_numeric(merged[MONETARY_COLUMN], errors="coerce").to_numpy(dtype=float)
+    revenue = revenue_shares(codes, money, len(segment_ids)) or [None] * len(shares)
     valuable = [
-        is_valuable(float(s), float(r), settings.selection)
-        and s < settings.selection.min_segment_share
-        for s, r in zip(shares, revenue_shares, strict=True)
+        is_valuable(float(s), r, settings.selection) and s < settings.selection.min_segment_share
+        for s, r in zip(shares, revenue, strict=True)
     ]
-    regular = shares[[not v for v in valuable]]
+    regular = [float(s) for s, v in zip(shares, valuable, strict=True) if not v]
     return {
         "valuable_segment_count": int(sum(valuable)),
-        "smallest_regular_segment_share": float(regular.min()) if len(regular) else None,
+        "smallest_regular_segment_share": min(regular) if regular else None,
     }
 
 

@@ -17,6 +17,7 @@ from segmentation.engine.fit import run_segmentation
 from segmentation.evaluation.metrics import EvaluationError
 from segmentation.evaluation.tables import (
     NOT_AVAILABLE,
+    _share_rule,
     assignment_rule,
     customer_evaluation,
     prediction_strength,
@@ -339,3 +340,20 @@ def test_a_table_of_mixed_or_older_rows_is_measured_again(
     for previous in (mixed, older, before.iloc[:0]):
         remeasured = build(*inputs, previous=previous)
         pd.testing.assert_frame_equal(remeasured, before)
+
+
+def test_the_share_rule_spares_a_small_valuable_segment_and_reads_the_others() -> None:
+    # 100 customers: segment 7 holds 2 % and half the revenue (valuable: >= 1 %, >= 3x its
+    # share), segment 5 holds 2 % with a 2 % revenue share (small, not valuable)
+    ids = [str(i) for i in range(100)]
+    segment = [7, 7, 5, 5] + [1] * 60 + [2] * 36
+    money = [480.0, 480.0, 20.0, 20.0] + [10.0] * 96
+    assignments = pd.DataFrame({"customer_id": ids, "segment_id": segment})
+    features = pd.DataFrame({"customer_id": ids, "monetary_amount": money})
+    rule = _share_rule(assignments, features, SegmentationSettings.from_mapping({}))
+    assert rule == {"valuable_segment_count": 1, "smallest_regular_segment_share": 0.02}
+    # without segment 5 the smallest regular segment is segment 2
+    kept = assignments["segment_id"] != 5
+    rule = _share_rule(assignments[kept], features, SegmentationSettings.from_mapping({}))
+    assert rule["valuable_segment_count"] == 1
+    assert rule["smallest_regular_segment_share"] == pytest.approx(36 / 98)
