@@ -20,6 +20,19 @@ class PolicyError(SettingError):
 
 _CHECK = VarChecker("retraining_policy", PolicyError)
 
+# Columns of fct_customer_features that grow with the log's age for a customer who buys as
+# before: days since the first or last order, the mean gap (bounded by the log's age in a young
+# log, and standing in for recency for one-order customers), and counts and sums over the log.
+LOG_AGE_FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "tenure_days",
+    "mean_days_between_orders",
+    "frequency_orders",
+    "monetary_amount",
+    "distinct_products",
+    "active_months",
+)
+
 
 @dataclass(frozen=True)
 class RetrainingPolicy:
@@ -31,9 +44,11 @@ class RetrainingPolicy:
     settings changed. ``psi_bins`` bins are fitted per feature at training;
     ``stability_sample_size`` caps the customers the fresh fit sees; a retrained segment keeps
     its id when it shares at least ``min_segment_overlap`` (Jaccard) of its customers with the
-    previous segment it is matched to. Features in ``drift_exempt_features`` are measured and
-    reported but do not fire the feature-drift rule (e.g. tenure_days in a log that is young,
-    where every customer's tenure grows with the log).
+    previous segment it is matched to. Features in ``log_age_features`` grow with the log's own
+    age (days since a first or last order, counts and sums over the whole log): drift compares
+    them divided by the log's age in days, so a log that is only older does not look drifted
+    (:mod:`segmentation.registry.drift`). Features in ``drift_exempt_features`` are measured and
+    reported but do not fire the feature-drift rule.
     """
 
     max_feature_psi: float = 0.25
@@ -45,6 +60,7 @@ class RetrainingPolicy:
     stability_sample_size: int = 20000
     min_segment_overlap: float = 0.5
     drift_exempt_features: tuple[str, ...] = ()
+    log_age_features: tuple[str, ...] = LOG_AGE_FEATURES
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | str | None = None) -> RetrainingPolicy:
@@ -61,6 +77,7 @@ class RetrainingPolicy:
             stability_sample_size=_CHECK.integer(merged, "stability_sample_size", 100, 10**8),
             min_segment_overlap=_CHECK.number(merged, "min_segment_overlap", 0.0, 1.0),
             drift_exempt_features=_CHECK.names(merged, "drift_exempt_features", None),
+            log_age_features=_CHECK.names(merged, "log_age_features", None),
         )
 
     def to_json(self) -> str:

@@ -23,6 +23,11 @@ rule requires every segment to be stable and only then looks at separation:
    says that the log supports only that many stable segments. When none at all is stable,
    :class:`~segmentation.engine.selection.SelectionError` lists the best measured candidates
    with their stability and the vars to relax.
+5. A retrain passes the kept model's number of segments as ``preferred_segments``: while a
+   candidate with that many segments is stable, the best of them (silhouette) wins, so campaigns
+   keep their number of segments; the reason says so, and names what the rule alone would
+   choose when that differs. When none is stable (or none qualifies), the rule above chooses and
+   the reason says why the number of segments changes.
 
 Cost: at most one measurement per candidate of the measured algorithms with k up to the top of
 the range (seven for K-Means with the defaults), each by ``stability.resamples`` refits on at
@@ -79,10 +84,12 @@ def choose_actionable(
     settings: SelectionSettings,
     algorithm_order: tuple[str, ...],
     measure: Measure,
+    preferred_segments: int | None = None,
 ) -> tuple[Winner, list[dict[str, object]]]:
     """Apply the actionable rule (module docstring); ``measure(candidate_id)`` gives the
-    per-segment stability of a candidate. Returns the winner and the rows with their stability,
-    rank, is_winner and selection_reason."""
+    per-segment stability of a candidate; ``preferred_segments`` is the number of segments to
+    keep while stable (rule 5). Returns the winner and the rows with their stability, rank,
+    is_winner and selection_reason."""
     for row in rows:
         row["is_qualified"], row["qualification_note"] = qualify(row, settings)
     low, high = settings.target_segments
@@ -107,13 +114,55 @@ def choose_actionable(
         _record(row, measure(str(row["candidate_id"])), settings)
         if row["is_stable"]:
             ranked.append(row)
-    if not ranked:
-        raise SelectionError(_nothing_stable(rows, settings))
-    winner_row = ranked[0]
-    reason = _reason(winner_row, ranked[1:2], rows, settings)
+    kept, note = _preferred(measurable, preferred_segments, measure, settings)
+    if kept is None and not ranked:
+        raise SelectionError(note + _nothing_stable(rows, settings))
+    if kept is None:
+        winner_row = ranked[0]
+        reason = note + _reason(winner_row, ranked[1:2], rows, settings)
+    else:
+        winner_row = kept
+        reason = note
+        if ranked and ranked[0] is not kept:
+            reason += f"; the rule alone would choose {_describe(ranked[0])}"
+        ranked = [kept, *(row for row in ranked if row is not kept)]
     _annotate(rows, winner_row, ranked, settings)
     winner_row["selection_reason"] = reason
     return Winner(str(winner_row["candidate_id"]), reason, used_fallback=False), rows
+
+
+def _preferred(
+    measurable: list[dict[str, object]],
+    preferred: int | None,
+    measure: Measure,
+    settings: SelectionSettings,
+) -> tuple[dict[str, object] | None, str]:
+    """The best stable candidate with ``preferred`` segments (None if there is none), and the
+    reason's text: why it was kept, or why the number of segments changes ("" without a
+    preference)."""
+    if preferred is None:
+        return None, ""
+    same = [row for row in measurable if int(row["n_segments"]) == preferred]
+    if not same:
+        return None, (
+            f"the kept model's {preferred} segments cannot be kept: no qualifying candidate of "
+            f"{list(settings.stability_algorithms)} has {preferred} segments; "
+        )
+    for row in same:
+        if row.get("segment_stability") is None:
+            _record(row, measure(str(row["candidate_id"])), settings)
+    stable = [row for row in same if row["is_stable"]]
+    if not stable:
+        best = max(same, key=lambda row: float(row["min_segment_stability"]))
+        return None, (
+            f"the kept model's {preferred} segments are no longer stable ({_describe(best)}), so "
+            "the number of segments changes: "
+        )
+    kept = max(stable, key=lambda row: (float(row["silhouette"]), str(row["candidate_id"])))
+    return kept, (
+        f"kept the kept model's {preferred} segments: {_describe(kept)} is stable "
+        f"({_stable_text(settings)})"
+    )
 
 
 def _rank_inside(

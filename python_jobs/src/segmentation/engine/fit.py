@@ -36,6 +36,7 @@ Edge cases (documented results, each tested):
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Callable
@@ -89,8 +90,16 @@ ASSIGNMENT_RULE = (
 
 
 @dataclass
+class FittedCandidates:
+    """All candidates fitted and scored on one prepared matrix, none chosen yet."""
+
+    partitions: dict[str, Partition]
+    rows: list[dict[str, Any]]  # score_candidate's rows (what the selection rules read)
+
+
+@dataclass
 class SelectionRun:
-    """All candidates fitted and scored on one prepared matrix."""
+    """The fitted candidates and the candidates table with the winner chosen."""
 
     partitions: dict[str, Partition]
     candidates: pd.DataFrame
@@ -123,13 +132,19 @@ def transform_params(features: pd.DataFrame, settings: SegmentationSettings) -> 
 
 
 def model_candidates(
-    features: pd.DataFrame, params: pd.DataFrame, settings: SegmentationSettings
+    features: pd.DataFrame,
+    params: pd.DataFrame,
+    settings: SegmentationSettings,
+    preferred_segments: int | None = None,
 ) -> pd.DataFrame:
-    """Every candidate with its metrics, whether it qualified and won, and why."""
+    """Every candidate with its metrics, whether it qualified and won, and why
+    (``preferred_segments``: keep this many segments while they are stable, see
+    :func:`segmentation.engine.actionable.choose_actionable`)."""
     features = canonical(features)
     if features.empty:
         return empty("ml_model_candidates")
-    return conform(_selection_run(features, params, settings).candidates, "ml_model_candidates")
+    run = _selection_run(features, params, settings, preferred_segments)
+    return conform(run.candidates, "ml_model_candidates")
 
 
 def algorithm_agreement(
@@ -143,8 +158,8 @@ def algorithm_agreement(
     if features.empty:
         return empty("ml_algorithm_agreement")
     best = best_per_algorithm(candidates, settings.selection, settings.algorithms)
-    run = _selection_run(features, params, settings)
-    frame = agreement_frame({cid: run.partitions[cid] for cid in best.values()})
+    fitted = _fitted_candidates(features, params, settings)
+    frame = agreement_frame({cid: fitted.partitions[cid] for cid in best.values()})
     return conform(frame, "ml_algorithm_agreement")
 
 
@@ -252,12 +267,15 @@ class SegmentationResult:
 
 
 def run_segmentation(
-    features: pd.DataFrame, settings: SegmentationSettings | None = None
+    features: pd.DataFrame,
+    settings: SegmentationSettings | None = None,
+    preferred_segments: int | None = None,
 ) -> SegmentationResult:
-    """The whole chain in one call, exactly as the dbt models run it."""
+    """The whole chain in one call, exactly as the dbt models run it (``preferred_segments``:
+    a retrain's wish to keep the kept model's number of segments)."""
     settings = settings or SegmentationSettings.from_mapping(None)
     params = transform_params(features, settings)
-    candidates = model_candidates(features, params, settings)
+    candidates = model_candidates(features, params, settings, preferred_segments)
     return SegmentationResult(
         params=params,
         candidates=candidates,
@@ -334,20 +352,20 @@ def _prepared(
     return memoised(key, compute)
 
 
-def _selection_run(
+def _fitted_candidates(
     features: pd.DataFrame, params: pd.DataFrame, settings: SegmentationSettings
-) -> SelectionRun:
-    key = "selection:" + fingerprint(model_inputs(features, settings), params, settings.to_json())
+) -> FittedCandidates:
+    """Every candidate fitted and scored (metrics, share rule), before any is chosen."""
+    key = "fitted:" + fingerprint(model_inputs(features, settings), params, settings.to_json())
 
-    def compute() -> SelectionRun:
+    def compute() -> FittedCandidates:
         _, matrix = _prepared(features, params, settings)
         revenue = pd.to_numeric(features[MONETARY_COLUMN], errors="coerce").to_numpy(dtype=float)
-        selection = settings.selection
         partitions: dict[str, Partition] = {}
         rows = []
         with threadpool_limits(limits=FIT_THREADS):
             silhouette_sample = SilhouetteSample.draw(
-                matrix, selection.silhouette_sample_size, settings.random_state
+                matrix, settings.selection.silhouette_sample_size, settings.random_state
             )
             for spec in candidate_grid(settings, matrix.shape[0]):
                 partition = fit_candidate(spec, matrix, settings.random_state)
@@ -356,22 +374,47 @@ def _selection_run(
                     score_candidate(
                         partition,
                         matrix,
-                        selection,
+                        settings.selection,
                         settings.random_state,
                         silhouette_sample,
                         revenue,
                     )
                 )
-            if selection.objective == "actionable":
+        return FittedCandidates(partitions, rows)
 
-                def measure(candidate_id: str) -> np.ndarray:
-                    partition = partitions[candidate_id]
+    return memoised(key, compute)
+
+
+def _selection_run(
+    features: pd.DataFrame,
+    params: pd.DataFrame,
+    settings: SegmentationSettings,
+    preferred_segments: int | None = None,
+) -> SelectionRun:
+    """The fitted candidates with the selection rule applied (``preferred_segments``: see
+    :func:`segmentation.engine.actionable.choose_actionable`)."""
+    key = "selection:" + fingerprint(
+        model_inputs(features, settings), params, settings.to_json(), str(preferred_segments)
+    )
+
+    def compute() -> SelectionRun:
+        fitted = _fitted_candidates(features, params, settings)
+        rows = copy.deepcopy(fitted.rows)  # the rules annotate the rows they are given
+        selection = settings.selection
+        if selection.objective == "actionable":
+            _, matrix = _prepared(features, params, settings)
+
+            def measure(candidate_id: str) -> np.ndarray:
+                partition = fitted.partitions[candidate_id]
+                with threadpool_limits(limits=FIT_THREADS):
                     return segment_stability(partition, matrix, selection, settings.random_state)
 
-                _, rows = choose_actionable(rows, selection, settings.algorithms, measure)
-            else:
-                _, rows = choose_winner(rows, selection, settings.algorithms)
-        return SelectionRun(partitions, candidates_frame(rows))
+            _, rows = choose_actionable(
+                rows, selection, settings.algorithms, measure, preferred_segments
+            )
+        else:
+            _, rows = choose_winner(rows, selection, settings.algorithms)
+        return SelectionRun(fitted.partitions, candidates_frame(rows))
 
     return memoised(key, compute)
 
@@ -405,12 +448,12 @@ def _kept_model(
     def compute() -> KeptModel:
         preparer, matrix = _prepared(features, params, settings)
         spec, winner = _winner_spec(candidates, settings, matrix.shape[0])
-        sel_key = "selection:" + fingerprint(
+        fitted_key = "fitted:" + fingerprint(
             model_inputs(features, settings), params, settings.to_json()
         )
-        selection = cached(sel_key)
-        if selection is not None and spec.candidate_id in selection.partitions:
-            partition = selection.partitions[spec.candidate_id]
+        fitted = cached(fitted_key)
+        if fitted is not None and spec.candidate_id in fitted.partitions:
+            partition = fitted.partitions[spec.candidate_id]
         else:  # deterministic refit of the winner alone
             partition = fit_candidate(spec, matrix, settings.random_state)
         if partition.status != "ok":

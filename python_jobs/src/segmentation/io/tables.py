@@ -175,6 +175,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "lower_edge": FLOAT,
         "upper_edge": FLOAT,
         "training_share": FLOAT,
+        "drift_scale": STRING,
     },
     "ml_segment_lineage": {
         "model_version_id": STRING,
@@ -199,6 +200,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "is_above_threshold": BOOL,
         "counts_for_policy": BOOL,
         "n_bins": INT,
+        "drift_scale": STRING,
         "is_latest_run": BOOL,
     },
     "mon_segment_size_drift": {

@@ -66,9 +66,9 @@ class ModelArtifact:
         payload = json.loads(text)
         if payload.get("format") != ARTIFACT_FORMAT:
             raise RegistryError(f"model_json has format {payload.get('format')!r}; expected 1")
+        # read by column name: a column added to a part since the version was stored is null
         parts = {
-            part: records_frame(payload.get(part) or [], table)
-            for part, table in cls._PARTS.items()
+            part: conform(payload.get(part) or [], table) for part, table in cls._PARTS.items()
         }
         return cls(model=dict(payload["model"]), **parts)
 

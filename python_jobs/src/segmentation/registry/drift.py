@@ -8,7 +8,13 @@ Signals (computed on every build against the kept model, before anything is refi
   duplicates merged, open-ended at both ends; values are imputed but not clipped) and stored
   with the model; ``PSI = sum((now - train) * ln(now / train))`` over the bins, shares floored
   at :data:`SHARE_FLOOR` so an empty bin does not give an infinite index. Bands: below 0.1
-  stable, 0.1 to 0.25 moderate, above 0.25 significant;
+  stable, 0.1 to 0.25 moderate, above 0.25 significant. Features that grow with the log's own
+  age (``retraining_policy.log_age_features``: recency, tenure, the gap between orders, counts
+  and sums) are compared divided by the log's age in days (:func:`log_age_days`), on both sides:
+  a customer base that buys as before while the log gets older keeps the same distribution of
+  "orders per day of log" or "recency as a share of the log", where the raw days and totals
+  would only grow. Each feature's bins record the scale they were fitted on
+  (:data:`DRIFT_SCALES`), and the current values are put on that same scale;
 - **segment-size drift**: the same index over the segments, between the training shares and
   the shares of the current customers scored with the kept model;
 - **stability**: the adjusted Rand index between the kept model's assignments and a fresh fit
@@ -37,6 +43,13 @@ from segmentation.config.retraining import RetrainingPolicy
 SHARE_FLOOR = 1e-4
 STABLE_BELOW = 0.1
 SIGNIFICANT_ABOVE = 0.25
+
+# How a feature is compared: as recorded, or divided by the log's age in days.
+RAW = "raw"
+PER_LOG_DAY = "per_log_day"
+DRIFT_SCALES: tuple[str, ...] = (RAW, PER_LOG_DAY)
+# The column whose largest value is the log's age (the first order of the log to the as-of date).
+LOG_AGE_COLUMN = "tenure_days"
 
 # Rule names, in the order they are reported.
 RULES: tuple[str, ...] = (
@@ -230,8 +243,15 @@ def _feature_drift_rule(signals: Signals, policy: RetrainingPolicy) -> dict[str,
         max((f["psi"] for f in counted), default=None),
         policy.max_feature_psi,
         bool(drifted),
-        ", ".join(f"{f['feature_name']} PSI {f['psi']:.3f}" for f in drifted),
+        ", ".join(f"{_feature_text(f)} PSI {f['psi']:.3f}" for f in drifted),
     )
+
+
+def _feature_text(row: Mapping[str, Any]) -> str:
+    """A drift row's feature, with the scale it was compared on when not raw."""
+    if row.get("drift_scale") == PER_LOG_DAY:
+        return f"{row['feature_name']} (per day of the log)"
+    return str(row["feature_name"])
 
 
 def counts_for_policy(feature: str, policy: RetrainingPolicy) -> bool:
@@ -263,16 +283,46 @@ def segment_size_rows(
     return rows, float(sum(row["psi_term"] for row in rows))
 
 
+def log_age_days(features: pd.DataFrame) -> float | None:
+    """The log's age at the as-of date in days: the largest ``tenure_days`` (the customer whose
+    first order opened the log). None without that column or with no positive value."""
+    if LOG_AGE_COLUMN not in features.columns:
+        return None
+    value = pd.to_numeric(features[LOG_AGE_COLUMN], errors="coerce").max()
+    return float(value) if pd.notna(value) and value > 0 else None
+
+
+def drift_scale(feature: str, policy: RetrainingPolicy, log_age: float | None) -> str:
+    """The scale a new model's bins for ``feature`` are fitted on."""
+    return PER_LOG_DAY if feature in policy.log_age_features and log_age else RAW
+
+
+def on_scale(values: np.ndarray, scale: str | None, log_age: float | None) -> np.ndarray:
+    """``values`` on ``scale`` (None: raw, as bins stored before scales were recorded)."""
+    if scale in (None, RAW):
+        return np.asarray(values, dtype=float)
+    if scale != PER_LOG_DAY:
+        raise ValueError(f"unknown drift scale {scale!r}; expected one of {DRIFT_SCALES}")
+    if not log_age:
+        raise ValueError(
+            f"the kept model compares drift per day of the log, which needs {LOG_AGE_COLUMN} "
+            "with a positive value"
+        )
+    return np.asarray(values, dtype=float) / log_age
+
+
 def feature_psi_rows(
-    profile: pd.DataFrame, current: Mapping[str, np.ndarray]
+    profile: pd.DataFrame, current: Mapping[str, np.ndarray], log_age: float | None
 ) -> list[dict[str, Any]]:
-    """PSI per feature of ``profile`` (feature_name, bin_index, upper_edge, training_share)
-    for the current values (imputed, unclipped) in ``current``."""
+    """PSI per feature of ``profile`` (feature_name, bin_index, upper_edge, training_share,
+    drift_scale) for the current values (imputed, unclipped, unscaled) in ``current``; the
+    values are put on each feature's recorded scale with the current ``log_age``."""
     rows = []
     for name, bins in profile.groupby("feature_name", sort=False):
         bins = bins.sort_values("bin_index")
+        scale = _recorded_scale(bins)
         edges = bins["upper_edge"].dropna().to_numpy(dtype=float)
-        now = bin_shares(current[name], edges)
+        now = bin_shares(on_scale(current[name], scale, log_age), edges)
         value = psi(bins["training_share"].to_numpy(dtype=float), now)
         rows.append(
             {
@@ -280,17 +330,33 @@ def feature_psi_rows(
                 "psi": value,
                 "psi_band": psi_band(value),
                 "n_bins": int(len(bins)),
+                "drift_scale": scale,
             }
         )
     return rows
 
 
-def profile_rows(values: Mapping[str, np.ndarray], n_bins: int) -> list[dict[str, Any]]:
-    """The training profile: per feature and bin, its edges and training share."""
+def _recorded_scale(bins: pd.DataFrame) -> str:
+    if "drift_scale" not in bins.columns:
+        return RAW
+    scale = bins["drift_scale"].iloc[0]
+    return RAW if scale is None or pd.isna(scale) else str(scale)
+
+
+def profile_rows(
+    values: Mapping[str, np.ndarray],
+    n_bins: int,
+    policy: RetrainingPolicy,
+    log_age: float | None,
+) -> list[dict[str, Any]]:
+    """The training profile: per feature and bin, its edges and training share, fitted on the
+    feature's drift scale (:func:`drift_scale`)."""
     rows: list[dict[str, Any]] = []
     for name, column in values.items():
-        edges = fit_bin_edges(column, n_bins)
-        shares = bin_shares(column, edges)
+        scale = drift_scale(name, policy, log_age)
+        scaled = on_scale(column, scale, log_age)
+        edges = fit_bin_edges(scaled, n_bins)
+        shares = bin_shares(scaled, edges)
         lower = [None, *edges.tolist()]
         upper = [*edges.tolist(), None]
         for index, share in enumerate(shares):
@@ -301,6 +367,7 @@ def profile_rows(values: Mapping[str, np.ndarray], n_bins: int) -> list[dict[str
                     "lower_edge": lower[index],
                     "upper_edge": upper[index],
                     "training_share": float(share),
+                    "drift_scale": scale,
                 }
             )
     return rows

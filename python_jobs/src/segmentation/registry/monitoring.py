@@ -10,7 +10,7 @@ import pandas as pd
 
 from segmentation.config.retraining import RetrainingPolicy
 from segmentation.registry.artifact import records_frame, sorted_runs
-from segmentation.registry.drift import counts_for_policy
+from segmentation.registry.drift import RAW, counts_for_policy
 
 
 def _run_signals(runs: pd.DataFrame | None) -> list[tuple[pd.Series, dict[str, Any], bool]]:
@@ -41,6 +41,7 @@ def feature_drift(runs: pd.DataFrame | None) -> pd.DataFrame:
                     "is_above_threshold": item["psi"] > policy.max_feature_psi,
                     "counts_for_policy": counts_for_policy(item["feature_name"], policy),
                     "n_bins": item["n_bins"],
+                    "drift_scale": item.get("drift_scale") or RAW,
                     "is_latest_run": latest,
                 }
             )

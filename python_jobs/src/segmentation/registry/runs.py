@@ -64,6 +64,7 @@ from segmentation.registry.drift import (
     Signals,
     decide,
     feature_psi_rows,
+    log_age_days,
     profile_rows,
     segment_size_rows,
 )
@@ -164,7 +165,10 @@ def measure(
         }
     except scoring.ScoringError as error:
         return Signals([], [], None, None, age, changed, unusable_reason=str(error))
-    feature_rows = feature_psi_rows(incumbent.bins, current)
+    try:
+        feature_rows = feature_psi_rows(incumbent.bins, current, log_age_days(features))
+    except ValueError as error:
+        return Signals([], [], None, None, age, changed, unusable_reason=str(error))
     size_rows, size_psi = segment_size_rows(incumbent.training_shares, scores.segment_ids)
     return Signals(
         feature_psi=feature_rows,
@@ -207,9 +211,12 @@ def train_version(
     version_number: int,
     decision: Decision,
 ) -> ModelArtifact:
-    """Search the candidates, fit the winner and give its segments their stable ids."""
+    """Search the candidates, fit the winner and give its segments their stable ids.
+
+    With unchanged settings the kept model's number of segments is kept while it is stable
+    (:func:`segmentation.engine.actionable.choose_actionable`, rule 5)."""
     features = canonical(features)
-    result = engine.run_segmentation(features, settings)
+    result = engine.run_segmentation(features, settings, _preferred_segments(incumbent, settings))
     params, reps = result.params, result.representatives
     provisional = scoring.score(features, params, reps)
     new_ids = np.unique(reps["segment_id"].to_numpy(dtype=np.int64))
@@ -259,7 +266,9 @@ def train_version(
         str(row["feature_name"]): scoring.imputed_values(features, row)
         for _, row in scoring.used_params(params).iterrows()
     }
-    bins = pd.DataFrame(profile_rows(values, policy.psi_bins)).assign(model_version_id=version)
+    bins = pd.DataFrame(
+        profile_rows(values, policy.psi_bins, policy, log_age_days(features))
+    ).assign(model_version_id=version)
     artifact = ModelArtifact(
         model=json_row(conform(pd.DataFrame([model]), "ml_model_registry").iloc[0].to_dict()),
         params=params,
@@ -271,6 +280,17 @@ def train_version(
     )
     # what is stored is what later runs read: go through JSON once so both are the same
     return ModelArtifact.from_json(artifact.to_json())
+
+
+def _preferred_segments(
+    incumbent: ModelArtifact | None, settings: SegmentationSettings
+) -> int | None:
+    """The kept model's number of segments, unless there is none or the settings changed (a
+    new setting, e.g. target_segments, is the user's word on the number of segments)."""
+    if incumbent is None or settings.to_json() != incumbent.model.get("settings_json"):
+        return None
+    value = incumbent.model.get("n_segments")
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _match(
