@@ -61,6 +61,7 @@ REGISTRY_SELECTION = [
     "ml_registry_representatives",
     "ml_registry_feature_bins",
     "ml_segment_lineage",
+    "ml_model_migration",
     "ml_model_candidates",
     "ml_algorithm_agreement",
     "--indirect-selection",

@@ -188,6 +188,15 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "training_customer_count": NULLABLE_INT,
         "training_customer_share": FLOAT,
     },
+    "ml_model_migration": {
+        "model_version_id": STRING,
+        "previous_model_version_id": STRING,
+        "from_segment_id": INT,
+        "to_segment_id": INT,
+        "customer_count": INT,
+        "share_of_from_segment": FLOAT,
+        "share_of_to_segment": FLOAT,
+    },
     # -- monitoring (segmentation.registry.monitoring)
     "mon_feature_drift": {
         "run_id": INT,

@@ -32,6 +32,7 @@ class ModelArtifact:
     lineage: pd.DataFrame  # ml_segment_lineage columns
     candidates: pd.DataFrame  # ml_model_candidates columns
     agreement: pd.DataFrame  # ml_algorithm_agreement columns
+    migration: pd.DataFrame  # ml_model_migration columns (empty for a first model)
 
     _PARTS = {
         "params": "ml_feature_transform_params",
@@ -40,6 +41,7 @@ class ModelArtifact:
         "lineage": "ml_segment_lineage",
         "candidates": "ml_model_candidates",
         "agreement": "ml_algorithm_agreement",
+        "migration": "ml_model_migration",
     }
 
     @property

@@ -68,6 +68,7 @@ from segmentation.registry.drift import (
     profile_rows,
     segment_size_rows,
 )
+from segmentation.registry.migration import change_summary, migration_rows
 
 # -- the run ---------------------------------------------------------------------------------
 
@@ -111,7 +112,7 @@ def registry_run(
         "model_version_id": kept.version,
         "incumbent_model_version_id": None if incumbent is None else incumbent.version,
         "reason_codes": ",".join(decision.codes),
-        "decision_reason": decision.reason,
+        "decision_reason": decision.reason if artifact is None else kept.model["training_reason"],
         "retrain_requested": bool(retrain_requested),
         "n_customers": len(features),
         "input_fingerprint": fingerprint,
@@ -220,9 +221,12 @@ def train_version(
     params, reps = result.params, result.representatives
     provisional = scoring.score(features, params, reps)
     new_ids = np.unique(reps["segment_id"].to_numpy(dtype=np.int64))
-    match = _match(features, params, reps, provisional, new_ids, incumbent, policy)
+    previous_ids = _previous_segments(features, incumbent)
+    match = _match(params, reps, provisional, new_ids, incumbent, policy, previous_ids)
     to_stable = match.new_to_stable
     stable_ids = np.array([to_stable[int(i)] for i in provisional.segment_ids], dtype=np.int64)
+    migration = [] if previous_ids is None else migration_rows(previous_ids, stable_ids)
+    changes = change_summary(match.rows, migration)
 
     base = result.model.iloc[0].to_dict()
     lineage = pd.DataFrame(match.rows)
@@ -252,7 +256,7 @@ def train_version(
         "previous_model_version_id": previous,
         "trained_in_run_id": run_id,
         "training_reason_codes": ",".join(decision.codes),
-        "training_reason": decision.reason,
+        "training_reason": "; ".join(filter(None, [decision.reason, changes])),
         "segments_kept": statuses.count("kept"),
         "segments_new": statuses.count("new") + statuses.count("first"),
         "segments_retired": statuses.count("retired"),
@@ -275,6 +279,13 @@ def train_version(
         representatives=conform(reps, "ml_segment_representatives"),
         bins=conform(bins, "ml_registry_feature_bins"),
         lineage=conform(lineage, "ml_segment_lineage"),
+        migration=conform(
+            [
+                {**row, "model_version_id": version, "previous_model_version_id": previous}
+                for row in migration
+            ],
+            "ml_model_migration",
+        ),
         candidates=result.candidates,
         agreement=result.agreement,
     )
@@ -293,14 +304,26 @@ def _preferred_segments(
     return None if value is None or pd.isna(value) else int(value)
 
 
+def _previous_segments(
+    features: pd.DataFrame, incumbent: ModelArtifact | None
+) -> np.ndarray | None:
+    """The kept model's segment per customer (None without one, or when it cannot score them)."""
+    if incumbent is None:
+        return None
+    try:
+        return scoring.score(features, incumbent.params, incumbent.representatives).segment_ids
+    except scoring.ScoringError:
+        return None
+
+
 def _match(
-    features: pd.DataFrame,
     params: pd.DataFrame,
     reps: pd.DataFrame,
     provisional: scoring.Scores,
     new_ids: np.ndarray,
     incumbent: ModelArtifact | None,
     policy: RetrainingPolicy,
+    previous_ids: np.ndarray | None,
 ) -> scoring.SegmentMatch:
     none = np.empty(0, dtype=np.int64)
     if incumbent is None:
@@ -308,9 +331,7 @@ def _match(
             np.empty((0, new_ids.size)), np.empty((0, new_ids.size)), none, new_ids, 1.0, 1
         )
     next_id = _max_id(incumbent) + 1
-    try:
-        old = scoring.score(features, incumbent.params, incumbent.representatives)
-    except scoring.ScoringError:  # the kept model cannot score these customers: all new
+    if previous_ids is None:  # the kept model cannot score these customers: all new
         return scoring.match_segments(
             np.empty((0, new_ids.size)), np.empty((0, new_ids.size)), none, new_ids, 1.0, next_id
         )
@@ -325,7 +346,7 @@ def _match(
         distance = cdist(mapped, new_centres)
     else:
         distance = np.full((old_ids.size, new_ids.size), np.nan)
-    overlap = scoring.jaccard_matrix(old.segment_ids, provisional.segment_ids, old_ids, new_ids)
+    overlap = scoring.jaccard_matrix(previous_ids, provisional.segment_ids, old_ids, new_ids)
     return scoring.match_segments(
         distance, overlap, old_ids, new_ids, policy.min_segment_overlap, next_id
     )

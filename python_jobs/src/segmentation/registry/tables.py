@@ -36,6 +36,12 @@ def segment_lineage(runs: pd.DataFrame | None) -> pd.DataFrame:
     return concat([a.lineage for _, a in artifacts(runs)], "ml_segment_lineage")
 
 
+def model_migration(runs: pd.DataFrame | None) -> pd.DataFrame:
+    """ml_model_migration: per retrain, customers from each segment of the replaced model to
+    each segment of the new one (both scoring the new version's training customers)."""
+    return concat([a.migration for _, a in artifacts(runs)], "ml_model_migration")
+
+
 def current_model(runs: pd.DataFrame | None) -> pd.DataFrame:
     """ml_segment_model: the kept model's record (one row; none for an empty registry)."""
     artifact = kept_artifact(runs)

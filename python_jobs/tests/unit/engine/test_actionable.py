@@ -133,3 +133,60 @@ def test_measured_stability_tells_real_groups_from_cuts_of_one() -> None:
     arbitrary = segment_stability(fit_candidate(cuts, noise, 0), noise, settings.selection, 0)
     assert real.min() > 0.95
     assert arbitrary.min() < 0.75
+
+
+def test_a_retrain_keeps_the_kept_models_number_of_segments_while_it_is_stable() -> None:
+    rows = [row(4, 0.30), row(5, 0.35), row(6, 0.34)]
+    stabilities = {
+        "kmeans__n_clusters=4": [0.9] * 4,
+        "kmeans__n_clusters=5": [0.9] * 5,
+        "kmeans__n_clusters=6": [0.9] * 6,
+    }
+    alone, _ = choose_actionable(
+        [dict(r) for r in rows], SELECTION, ORDER, measured(stabilities)[0]
+    )
+    assert alone.candidate_id == "kmeans__n_clusters=6"
+    winner, annotated = choose_actionable(
+        [dict(r) for r in rows], SELECTION, ORDER, measured(stabilities)[0], preferred_segments=4
+    )
+    assert winner.candidate_id == "kmeans__n_clusters=4"
+    assert winner.reason.startswith("kept the kept model's 4 segments")
+    assert "the rule alone would choose kmeans__n_clusters=6" in winner.reason
+    ranks = {r["candidate_id"]: r["rank"] for r in annotated}
+    assert ranks["kmeans__n_clusters=4"] == 1 and ranks["kmeans__n_clusters=6"] == 2
+
+
+def test_a_kept_number_of_segments_below_the_range_is_measured_and_kept() -> None:
+    rows = [row(3, 0.40), row(4, 0.30), row(5, 0.29)]
+    measure, calls = measured(
+        {
+            "kmeans__n_clusters=3": [0.95] * 3,
+            "kmeans__n_clusters=4": [0.9] * 4,
+            "kmeans__n_clusters=5": [0.9] * 5,
+        }
+    )
+    winner, _ = choose_actionable(rows, SELECTION, ORDER, measure, preferred_segments=3)
+    assert winner.candidate_id == "kmeans__n_clusters=3"
+    assert "kmeans__n_clusters=3" in calls
+
+
+def test_when_the_kept_number_is_no_longer_stable_the_reason_says_why_it_changes() -> None:
+    rows = [row(4, 0.30), row(5, 0.35)]
+    measure, _ = measured(
+        {"kmeans__n_clusters=4": [0.95, 0.95, 0.95, 0.6], "kmeans__n_clusters=5": [0.9] * 5}
+    )
+    winner, _ = choose_actionable(rows, SELECTION, ORDER, measure, preferred_segments=4)
+    assert winner.candidate_id == "kmeans__n_clusters=5"
+    assert winner.reason.startswith("the kept model's 4 segments are no longer stable")
+    assert (
+        "weakest segment Jaccard 0.60" in winner.reason
+        and "chosen kmeans__n_clusters=5" in winner.reason
+    )
+
+
+def test_a_kept_number_no_candidate_has_is_named_in_the_reason() -> None:
+    rows = [row(4, 0.30), row(5, 0.35)]
+    measure, _ = measured({"kmeans__n_clusters=4": [0.9] * 4, "kmeans__n_clusters=5": [0.9] * 5})
+    winner, _ = choose_actionable(rows, SELECTION, ORDER, measure, preferred_segments=9)
+    assert winner.candidate_id == "kmeans__n_clusters=5"
+    assert "no qualifying candidate of ['kmeans'] has 9 segments" in winner.reason
