@@ -65,7 +65,7 @@ run: $(STAMP)
 	$(BIN)/segmentation summary
 
 # Backfill history from a folder of daily files (one dbt build per month), e.g.
-# make replay DATA=../shared/data/online_retail/by-day DBT_VARS='{retraining_policy: {drift_exempt_features: [tenure_days]}}'
+# make replay DATA=../shared/data/online_retail/by-day
 replay: $(STAMP)
 	$(BIN)/segmentation check-lock
 	$(BIN)/segmentation replay '$(DATA)' --vars '$(DBT_VARS)'

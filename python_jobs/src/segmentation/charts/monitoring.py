@@ -1,5 +1,7 @@
-"""Charts of the segmentation over time: per-segment stability, segment sizes across runs and
-migration of customers between segments. Each is skipped until its table exists."""
+"""Charts of the segmentation over time: per-segment stability, segment sizes across runs with
+the model versions on the same time line, migration of customers between segments (between
+the last two runs, and from each replaced model to its successor). Each is skipped until its
+table exists."""
 
 from __future__ import annotations
 
@@ -23,6 +25,10 @@ from segmentation.charts.style import (
 STABILITY = "ml.ml_segment_stability"
 SIZE_HISTORY = "monitoring.mon_assignment_history"
 MIGRATION = "monitoring.mon_segment_migration"
+REGISTRY_RUNS = "ml.ml_registry_runs"
+MODEL_MIGRATION = "ml.ml_model_migration"
+# Retrains drawn side by side in the model-migration chart (the latest ones).
+MAX_RETRAIN_PANELS = 3
 
 # Hennig's rule of thumb for bootstrap Jaccard stability of a cluster.
 STABLE_THRESHOLD = 0.75
@@ -99,7 +105,8 @@ def segment_stability(source: ChartSource) -> Figure:
 
 
 def segment_sizes_over_time(source: ChartSource) -> Figure:
-    """Customers per segment in every scoring run: shares as lines, counts as stacked bars."""
+    """Customers per segment in every scoring run: shares as lines, counts as stacked bars; a
+    dashed line marks each run that trained a new model version (with why)."""
     table = source.nonempty_frame(
         f"select run_id, as_of_date, segment_id, count(*) as customers from {SIZE_HISTORY} "
         "group by run_id, as_of_date, segment_id order by run_id, segment_id",
@@ -114,7 +121,7 @@ def segment_sizes_over_time(source: ChartSource) -> Figure:
     counts = counts.reindex(runs["run_id"])
     shares = counts.div(counts.sum(axis=1), axis=0) * 100
     names = segment_names(source)
-    figure, (share_ax, count_ax) = new_figure(15, 6, ncols=2)
+    figure, (share_ax, count_ax) = new_figure(15, 6.5, ncols=2)
     x = np.array([position[run] for run in counts.index])
     bottom = np.zeros(len(counts))
     for segment_id in counts.columns:
@@ -123,11 +130,13 @@ def segment_sizes_over_time(source: ChartSource) -> Figure:
         share_ax.plot(x, shares[segment_id], marker="o", color=colour, label=label)
         count_ax.bar(x, counts[segment_id], bottom=bottom, color=colour, edgecolor="white")
         bottom += counts[segment_id].to_numpy()
+    share_ax.set_ylim(0, max(5.0, float(shares.to_numpy().max()) * 1.25))
+    versions = _model_versions(source, position)
     for ax in (share_ax, count_ax):
-        ax.set_xticks(x, run_labels, fontsize=8.5)
+        ax.set_xticks(x, run_labels, fontsize=8 if len(runs) > 8 else 8.5)
         ax.set_xlabel("Scoring run (as-of date)")
         ax.grid(axis="y", alpha=0.3)
-    share_ax.set_ylim(0, max(5.0, float(shares.to_numpy().max()) * 1.15))
+        _mark_versions(ax, versions, label_top=ax is share_ax)
     share_ax.set_ylabel("Share of customers (%)")
     share_ax.set_title("Share of customers per segment", loc="left")
     count_ax.set_ylabel("Customers (count)")
@@ -139,7 +148,107 @@ def segment_sizes_over_time(source: ChartSource) -> Figure:
         bbox_to_anchor=(1.0, 0.92),
         frameon=False,
     )
-    figure.suptitle(f"Segment sizes over {len(runs)} scoring runs")
+    trained = f", {len(versions)} model versions (dashed: a retrain, and why)" if versions else ""
+    figure.suptitle(f"Segment sizes over {len(runs)} scoring runs{trained}")
+    figure.tight_layout()
+    return figure
+
+
+def _model_versions(source: ChartSource, position: dict[int, int]) -> list[tuple[int, str]]:
+    """(x position, label) of every run that trained a version, from the registry log when it
+    is there (none otherwise)."""
+    if not source.has_table(REGISTRY_RUNS):
+        return []
+    trained = source.frame(
+        f"select run_id, model_version_id, reason_codes from {REGISTRY_RUNS} "
+        "where is_training_run order by run_id"
+    )
+    marks = []
+    for row in trained.itertuples(index=False):
+        if int(row.run_id) not in position:
+            continue
+        number = str(row.model_version_id).split("-", 1)[0]
+        reasons = str(row.reason_codes or "").replace(",", ", ").replace("_", " ")
+        marks.append((position[int(row.run_id)], f"{number}: {reasons}" if reasons else number))
+    return marks
+
+
+def _mark_versions(ax, versions: list[tuple[int, str]], label_top: bool) -> None:
+    for x, label in versions:
+        ax.axvline(x - 0.5 if x else x, color="0.35", linestyle="--", linewidth=1, zorder=0)
+        if label_top:
+            ax.annotate(
+                label,
+                xy=(x - 0.45 if x else x + 0.05, 0.98),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                va="top",
+                fontsize=7.5,
+                color="0.25",
+            )
+
+
+def model_migration(source: ChartSource) -> Figure:
+    """For the latest retrains: where the customers of each segment of the replaced model are
+    under the new model (both scoring the same customers, so only the model changed)."""
+    table = source.frame(
+        f"select m.model_version_id, m.previous_model_version_id, m.from_segment_id, "
+        f"m.to_segment_id, m.customer_count, r.as_of_date from {MODEL_MIGRATION} m "
+        f"join {REGISTRY_RUNS} r on r.model_version_id = m.model_version_id "
+        "and r.is_training_run"
+    )
+    if table.empty:
+        raise ChartSkipped(f"{MODEL_MIGRATION} is empty: no retrain so far (one model version)")
+    retrains = (
+        table[["model_version_id", "previous_model_version_id", "as_of_date"]]
+        .drop_duplicates()
+        .sort_values("as_of_date")
+        .tail(MAX_RETRAIN_PANELS)
+    )
+    names = segment_names(source)
+    figure, axes = new_figure(6.2 * len(retrains) + 1.5, 6.2, ncols=len(retrains))
+    axes = np.atleast_1d(axes)
+    for ax, retrain in zip(axes, retrains.itertuples(index=False), strict=True):
+        own = table[table["model_version_id"] == retrain.model_version_id]
+        matrix = own.pivot_table(
+            index="from_segment_id",
+            columns="to_segment_id",
+            values="customer_count",
+            aggfunc="sum",
+            fill_value=0,
+        )
+        shares = matrix.div(matrix.sum(axis=1), axis=0) * 100
+        kept = sum(int(matrix.loc[s, s]) for s in matrix.index if s in matrix.columns) / max(
+            int(matrix.to_numpy().sum()), 1
+        )
+        sns.heatmap(
+            shares,
+            ax=ax,
+            cmap="Blues",
+            vmin=0,
+            vmax=100,
+            cbar=ax is axes[-1],
+            annot=shares.map(lambda value: f"{value:.0f}" if value >= 0.5 else "").to_numpy(),
+            fmt="",
+            annot_kws={"fontsize": 8.5},
+            linewidths=0.5,
+            linecolor="white",
+            cbar_kws={"label": "Share of the row's customers (%)"},
+            xticklabels=[segment_label(s, names.get(int(s))) for s in shares.columns],
+            yticklabels=[f"{s} (n = {int(matrix.loc[s].sum()):,})" for s in shares.index],
+        )
+        ax.set_xticklabels(ax.get_xticklabels(), rotation=35, ha="right", fontsize=8)
+        ax.set_yticklabels(ax.get_yticklabels(), rotation=0, fontsize=8)
+        _colour_segment_labels(ax.get_xticklabels(), list(shares.columns))
+        _colour_segment_labels(ax.get_yticklabels(), list(shares.index))
+        new, old = (str(v).split("-", 1)[0] for v in retrain[:2])
+        ax.set_xlabel(f"Segment under {new} (trained as of {_date(retrain.as_of_date)})")
+        ax.set_ylabel(f"Segment under {old}")
+        ax.set_title(f"{old} → {new}: {kept:.0%} keep their segment id", loc="left", fontsize=10)
+    figure.suptitle(
+        "What each retrain changed: the replaced model's segments (rows) under the new model "
+        "(columns), same customers"
+    )
     figure.tight_layout()
     return figure
 

@@ -121,6 +121,12 @@ CHARTS: tuple[Chart, ...] = (
         _tables(monitoring.MIGRATION),
         monitoring.segment_migration,
     ),
+    Chart(
+        "model_migration",
+        "What each retrain changed for the customers",
+        _tables(monitoring.MODEL_MIGRATION, monitoring.REGISTRY_RUNS),
+        monitoring.model_migration,
+    ),
 )
 CHART_NAMES: tuple[str, ...] = tuple(chart.name for chart in CHARTS)
 

@@ -28,11 +28,18 @@ from segmentation.charts import (
     segment_label,
 )
 from segmentation.charts import render as render_module
-from segmentation.charts.monitoring import MIGRATION, SIZE_HISTORY, STABILITY
+from segmentation.charts.monitoring import (
+    MIGRATION,
+    MODEL_MIGRATION,
+    REGISTRY_RUNS,
+    SIZE_HISTORY,
+    STABILITY,
+)
 from segmentation.charts.source import ChartSource, prepared_features, segment_names
 from segmentation.config.segmentation import SegmentationSettings
 from segmentation.engine.fit import run_segmentation
 from segmentation.engine.prepare import FeaturePreparer
+from segmentation.registry.migration import migration_rows
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SETTINGS = {
@@ -121,6 +128,38 @@ def assignment_history(assignments: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(runs, ignore_index=True)
 
 
+def registry_runs() -> pd.DataFrame:
+    """Like ml.ml_registry_runs for the three runs: the first trained v0001, the third v0002."""
+    return pd.DataFrame(
+        {
+            "run_id": [1, 2, 3],
+            "as_of_date": [
+                pd.Timestamp(d).date() for d in ("2011-10-01", "2011-11-01", "2011-12-01")
+            ],
+            "model_version_id": [
+                "v0001-2011-10-01-kmeans-a",
+                "v0001-2011-10-01-kmeans-a",
+                "v0002-2011-12-01-kmeans-b",
+            ],
+            "is_training_run": [True, False, True],
+            "reason_codes": ["first_model", "", "feature_drift"],
+        }
+    )
+
+
+def model_migration(history: pd.DataFrame) -> pd.DataFrame:
+    """Like ml.ml_model_migration for v0002: the third run's customers under v0001 (their
+    segment in the second run) and under v0002 (their segment in the third)."""
+    before = history[history["run_id"] == 2].set_index("customer_id")["segment_id"]
+    after = history[history["run_id"] == 3].set_index("customer_id")["segment_id"]
+    both = pd.concat([before.rename("previous"), after.rename("new")], axis=1, join="inner")
+    rows = migration_rows(both["previous"].to_numpy(), both["new"].to_numpy())
+    return pd.DataFrame(rows).assign(
+        model_version_id="v0002-2011-12-01-kmeans-b",
+        previous_model_version_id="v0001-2011-10-01-kmeans-a",
+    )
+
+
 def segment_migration(history: pd.DataFrame) -> pd.DataFrame:
     """Like monitoring.mon_segment_migration: counts per consecutive run pair and move."""
     rows = []
@@ -171,6 +210,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         history = assignment_history(result.assignments)
         write_table(con, SIZE_HISTORY, history)
         write_table(con, MIGRATION, segment_migration(history))
+        write_table(con, REGISTRY_RUNS, registry_runs())
+        write_table(con, MODEL_MIGRATION, model_migration(history))
     return path
 
 
@@ -217,6 +258,7 @@ def test_missing_tables_skip_with_a_log_line_and_a_placeholder(tmp_path: Path) -
     assert sizes.status == SKIPPED and sizes.reason == "marts.dim_segments does not exist yet"
     assert "skipped segment_sizes: marts.dim_segments does not exist yet" in lines
     assert "skipped segment_migration: monitoring.mon_segment_migration does not exist yet" in lines
+    assert any(line.startswith(f"skipped model_migration: {MODEL_MIGRATION}") for line in lines)
     for name in CHART_NAMES:
         png_size(output / f"{name}.png")  # every file the docs link exists and is a PNG
     width, height = png_size(stale)
@@ -240,12 +282,15 @@ def test_an_empty_table_is_skipped_not_drawn(tmp_path: Path, warehouse: Path) ->
             con, SIZE_HISTORY, history[history["as_of_date"] == history["as_of_date"].min()]
         )
         write_table(con, MIGRATION, src.execute(f"select * from {MIGRATION} limit 0").df())
-    only = ["segment_sizes", "segment_sizes_over_time", "segment_migration"]
+        for table in (MODEL_MIGRATION, REGISTRY_RUNS):
+            write_table(con, table, src.execute(f"select * from {table} limit 0").df())
+    only = ["segment_sizes", "segment_sizes_over_time", "segment_migration", "model_migration"]
     results = render_charts(database, tmp_path / "out", names=only, log=lambda line: None)
     assert [(r.status, r.reason) for r in results] == [
         (SKIPPED, "marts.dim_segments has no rows"),
         (SKIPPED, f"{SIZE_HISTORY} has one run so far (two are needed for a trend)"),
         (SKIPPED, f"{MIGRATION} is empty: one scoring run so far (two are compared)"),
+        (SKIPPED, f"{MODEL_MIGRATION} is empty: no retrain so far (one model version)"),
     ]
 
 
