@@ -84,13 +84,18 @@ docs: $(STAMP)
 
 test: lint pytest dbt-test
 
-# Every pytest test: python_jobs/tests/unit, then python_jobs/tests/dbt (end to end, with dbt).
+# Test processes (pytest-xdist): one per core by default. Each test file runs whole in one
+# process (its module fixtures build one warehouse); PYTEST_WORKERS=0 runs everything in this one.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+
+# Every pytest test: python_jobs/tests/unit and python_jobs/tests/dbt (end to end, with dbt).
 pytest: $(STAMP)
-	$(BIN)/pytest python_jobs/tests/unit python_jobs/tests/dbt
+	$(BIN)/pytest $(PYTEST_PARALLEL) python_jobs/tests/unit python_jobs/tests/dbt
 
 # The unit tests alone (no dbt), for the edit-test loop.
 test-fast: $(STAMP)
-	$(BIN)/pytest python_jobs/tests/unit
+	$(BIN)/pytest $(PYTEST_PARALLEL) python_jobs/tests/unit
 
 # A full `dbt build` (all models and every dbt test, unit tests too, which `run` leaves out as
 # dbt advises for scheduled builds) on a small fresh demo warehouse.
