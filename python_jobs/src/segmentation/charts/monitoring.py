@@ -119,7 +119,9 @@ def segment_sizes_over_time(source: ChartSource) -> Figure:
     run_labels = [f"run {run}\n{_date(day)}" for run, day in runs.itertuples(index=False)]
     counts = table.pivot(index="run_id", columns="segment_id", values="customers").fillna(0)
     counts = counts.reindex(runs["run_id"])
-    shares = counts.div(counts.sum(axis=1), axis=0) * 100
+    # a segment with no customer in a run (before it was created, after it was retired) has no
+    # share there: a gap in its line, not a zero
+    shares = (counts.div(counts.sum(axis=1), axis=0) * 100).where(counts > 0)
     names = segment_names(source)
     figure, (share_ax, count_ax) = new_figure(15, 6.5, ncols=2)
     x = np.array([position[run] for run in counts.index])
@@ -130,10 +132,14 @@ def segment_sizes_over_time(source: ChartSource) -> Figure:
         share_ax.plot(x, shares[segment_id], marker="o", color=colour, label=label)
         count_ax.bar(x, counts[segment_id], bottom=bottom, color=colour, edgecolor="white")
         bottom += counts[segment_id].to_numpy()
-    share_ax.set_ylim(0, max(5.0, float(shares.to_numpy().max()) * 1.25))
+    share_ax.set_ylim(0, max(5.0, float(np.nanmax(shares.to_numpy())) * 1.25))
     versions = _model_versions(source, position)
+    many = len(runs) > 6
     for ax in (share_ax, count_ax):
-        ax.set_xticks(x, run_labels, fontsize=8 if len(runs) > 8 else 8.5)
+        if many:  # dates alone, slanted, so a year of monthly runs stays readable
+            ax.set_xticks(x, [_date(day) for day in runs["as_of_date"]], rotation=45, ha="right")
+        else:
+            ax.set_xticks(x, run_labels, fontsize=8.5)
         ax.set_xlabel("Scoring run (as-of date)")
         ax.grid(axis="y", alpha=0.3)
         _mark_versions(ax, versions, label_top=ax is share_ax)
