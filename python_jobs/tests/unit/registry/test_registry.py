@@ -149,7 +149,29 @@ def test_the_artifact_survives_json_exactly(first) -> None:
     assert again.to_json() == artifact.to_json()
     pd.testing.assert_frame_equal(again.representatives, artifact.representatives)
     payload = json.loads(first.iloc[0]["model_json"])
-    assert {"model", "params", "representatives", "bins", "lineage"} <= set(payload)
+    assert {"model", "params", "representatives", "bins", "lineage", "migration"} <= set(payload)
+
+
+def test_a_version_stored_before_drift_scales_is_read_and_compared_as_recorded(
+    features, first
+) -> None:
+    # a registry written by an earlier release: its bins have no drift_scale and its parts no
+    # migration; the version still loads, scores, and its drift is compared on the raw values
+    payload = json.loads(first.iloc[0]["model_json"])
+    for row in payload["bins"]:
+        del row["drift_scale"]
+    del payload["migration"]
+    old = first.assign(model_json=json.dumps(payload, sort_keys=True, separators=(",", ":")))
+    artifact = kept_artifact(old)
+    assert artifact.bins["drift_scale"].isna().all() and artifact.migration.empty
+    aged = features.assign(recency_days=features["recency_days"] + 30)
+    new = registry_run(aged, old, SETTINGS, POLICY)
+    drift = feature_drift(_append(old, new))
+    assert set(drift["drift_scale"]) == {"raw"}
+    per_day = feature_drift(_append(first, registry_run(aged, first, SETTINGS, POLICY)))
+    assert set(per_day.loc[per_day["feature_name"] == "recency_days", "drift_scale"]) == {
+        "per_log_day"
+    }
 
 
 def test_unscorable_settings_and_empty_input() -> None:
