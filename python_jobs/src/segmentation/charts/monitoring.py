@@ -227,21 +227,12 @@ def model_migration(source: ChartSource) -> Figure:
         kept = sum(int(matrix.loc[s, s]) for s in matrix.index if s in matrix.columns) / max(
             int(matrix.to_numpy().sum()), 1
         )
-        sns.heatmap(
+        _share_heatmap(
+            ax,
             shares,
-            ax=ax,
-            cmap="Blues",
-            vmin=0,
-            vmax=100,
-            cbar=ax is axes[-1],
-            annot=shares.map(lambda value: f"{value:.0f}" if value >= 0.5 else "").to_numpy(),
-            fmt="",
-            annot_kws={"fontsize": 8.5},
-            linewidths=0.5,
-            linecolor="white",
-            cbar_kws={"label": "Share of the row's customers (%)"},
-            xticklabels=[segment_label(s, names.get(int(s))) for s in shares.columns],
-            yticklabels=[f"{s} (n = {int(matrix.loc[s].sum()):,})" for s in shares.index],
+            [segment_label(s, names.get(int(s))) for s in shares.columns],
+            [f"{s} (n = {int(matrix.loc[s].sum()):,})" for s in shares.index],
+            colour_bar=ax is axes[-1],
         )
         ax.set_xticklabels(ax.get_xticklabels(), rotation=35, ha="right", fontsize=8)
         ax.set_yticklabels(ax.get_yticklabels(), rotation=0, fontsize=8)
@@ -286,20 +277,11 @@ def segment_migration(source: ChartSource) -> Figure:
     compared = int(table.loc[table["from_segment_id"].notna(), "customer_count"].sum())
     width = max(9.0, 1.1 * len(shares.columns) + 4)
     figure, ax = new_figure(width, max(6.0, 0.6 * len(shares) + 3))
-    sns.heatmap(
+    _share_heatmap(
+        ax,
         shares,
-        ax=ax,
-        cmap="Blues",
-        vmin=0,
-        vmax=100,
-        annot=shares.map(lambda value: f"{value:.0f}" if value >= 0.5 else "").to_numpy(),
-        fmt="",
-        annot_kws={"fontsize": 8.5},
-        linewidths=0.5,
-        linecolor="white",
-        cbar_kws={"label": "Share of the row's customers (%)"},
-        xticklabels=[_migration_label(s, names, NOT_SCORED) for s in shares.columns],
-        yticklabels=[
+        [_migration_label(s, names, NOT_SCORED) for s in shares.columns],
+        [
             f"{_migration_label(s, names, FIRST_SCORED)} (n = {int(matrix.loc[s].sum()):,})"
             for s in shares.index
         ],
@@ -329,6 +311,28 @@ NOT_SCORED = "(not scored in this run)"
 # Pseudo segment ids for the margins of the migration matrix (real ids are 1 … k).
 NEW_CUSTOMERS = -1
 GONE = -2
+
+
+def _share_heatmap(
+    ax, shares: pd.DataFrame, columns: list[str], rows: list[str], colour_bar: bool = True
+) -> None:
+    """Row percentages as a heatmap, with the figures written in the cells that hold any."""
+    sns.heatmap(
+        shares,
+        ax=ax,
+        cmap="Blues",
+        vmin=0,
+        vmax=100,
+        cbar=colour_bar,
+        annot=shares.map(lambda value: f"{value:.0f}" if value >= 0.5 else "").to_numpy(),
+        fmt="",
+        annot_kws={"fontsize": 8.5},
+        linewidths=0.5,
+        linecolor="white",
+        cbar_kws={"label": "Share of the row's customers (%)"},
+        xticklabels=columns,
+        yticklabels=rows,
+    )
 
 
 def _last_if_special(segment_id: int) -> tuple[int, int]:
