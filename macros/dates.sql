@@ -1,16 +1,28 @@
 {#- Date helpers that are not among dbt's cross-database macros. Warehouse-specific ones
     dispatch, so an adapter can override them with `<adapter>__<name>`. -#}
 
-{% macro as_of_date(when_unset) -%}
-    {#- The as-of date of the features as a SQL date expression: the var `as_of_date`, or the
-        expression `when_unset` when the var is empty. The var is validated here: only
-        YYYY-MM-DD is accepted, so no var value reaches the SQL unchecked. -#}
+{% macro as_of_date_setting() -%}
+    {#- The as-of date as written: the var `as_of_date`, or when it is empty the environment
+        variable SEGMENTS_AS_OF_DATE (a scheduler that moves the date run by run through the
+        environment keeps dbt's partial parsing, which a changed var turns off for the whole
+        project); '' when neither is set. -#}
     {%- set value = var('as_of_date', '') | string | trim -%}
     {%- if value == '' or value == 'None' -%}
+        {%- set value = env_var('SEGMENTS_AS_OF_DATE', '') | string | trim -%}
+    {%- endif -%}
+    {{ return('' if value == 'None' else value) }}
+{%- endmacro %}
+
+{% macro as_of_date(when_unset) -%}
+    {#- The as-of date of the features as a SQL date expression (as_of_date_setting), or the
+        expression `when_unset` when it is not set. The value is validated here: only
+        YYYY-MM-DD is accepted, so no setting reaches the SQL unchecked. -#}
+    {%- set value = as_of_date_setting() -%}
+    {%- if value == '' -%}
         {{ return(when_unset) }}
     {%- endif -%}
     {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value) -%}
-        {{ exceptions.raise_compiler_error("var 'as_of_date' must be a date written YYYY-MM-DD (or empty for the day after the last invoice); got '" ~ value ~ "'") }}
+        {{ exceptions.raise_compiler_error("the as-of date (var 'as_of_date', or SEGMENTS_AS_OF_DATE) must be a date written YYYY-MM-DD (or empty for the day after the last invoice); got '" ~ value ~ "'") }}
     {%- endif -%}
     {#- strptime rejects impossible dates such as 2026-02-30 -#}
     {%- set parsed = modules.datetime.datetime.strptime(value, '%Y-%m-%d') -%}

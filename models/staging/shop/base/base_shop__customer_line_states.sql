@@ -8,7 +8,7 @@
     rebuilt in full instead (macro customer_table_materialization), with the same rows. -#}
 {{ config(materialized='table') }}
 
-{%- set settings = (var('as_of_date', '') | string | trim) ~ '|' ~ (var('evening_start_hour') | string) %}
+{%- set settings = as_of_date_setting() ~ '|' ~ (var('evening_start_hour') | string) %}
 {%- set line_columns = [
     'invoice_id', 'stock_code', 'description', 'quantity', 'unit_price', 'invoiced_at',
     'customer_id', 'country', 'source_file', 'source_row',

@@ -30,7 +30,7 @@ from segmentation.loading import LoadError
 from segmentation.publish.replay import (
     ReplayError,
     ReplayStep,
-    build_vars,
+    build_environment,
     folder_dates,
     parse_month,
     plan_steps,
@@ -63,11 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def dbt_command(args: argparse.Namespace, step: ReplayStep, extra_vars: dict) -> list[str]:
-    """The `dbt build` command line of one step."""
+def dbt_command(args: argparse.Namespace, extra_vars: dict) -> list[str]:
+    """The `dbt build` command line of every step (the same each month: the as-of date goes
+    through the environment, see build_environment)."""
     command = [str(_dbt_executable()), "build", *PRODUCTION_BUILD_ARGS]
     command += ["--project-dir", str(args.project_dir)]
-    command += ["--vars", json.dumps(build_vars(step.as_of_date, extra_vars))]
+    command += ["--vars", json.dumps(extra_vars)]  # the month's as-of date: build_environment
     if args.target_path:
         command += ["--target-path", str(args.target_path)]
     if args.log_path:
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             parse_month(args.last) if args.last else None,
             args.months,
         )
-        build_vars(steps[0].as_of_date, extra_vars)  # refuses a user as_of_date early
+        build_environment(steps[0].as_of_date, extra_vars)  # refuses a user as_of_date early
     except (ReplayError, VarError) as error:
         raise JobError(str(error)) from error
     env = {
@@ -99,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     }
 
     def build(step: ReplayStep) -> int:
-        return subprocess.run(dbt_command(args, step, extra_vars), env=env).returncode
+        month = {**env, **build_environment(step.as_of_date, extra_vars)}
+        return subprocess.run(dbt_command(args, extra_vars), env=month).returncode
 
     try:
         results = run_replay(args.folder, database, steps, build)

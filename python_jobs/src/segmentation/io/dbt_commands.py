@@ -10,3 +10,6 @@ from __future__ import annotations
 
 # extra arguments of every scheduled `dbt build` (the Makefile's `run` target says the same)
 PRODUCTION_BUILD_ARGS: tuple[str, ...] = ("--exclude-resource-type", "unit_test")
+# The as-of date from the environment when the var as_of_date is empty (macro as_of_date_setting):
+# a run that moves the date build by build this way keeps dbt's partial parsing.
+AS_OF_DATE_ENV_VAR = "SEGMENTS_AS_OF_DATE"

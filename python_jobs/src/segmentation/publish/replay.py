@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from segmentation.io.dbt_commands import AS_OF_DATE_ENV_VAR
 from segmentation.loading import LoadOptions, LoadReport, load_path
 from segmentation.loading.formats import discover_files
 
@@ -102,11 +103,13 @@ def plan_steps(
     return steps
 
 
-def build_vars(as_of: dt.date, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """The dbt vars of a step: the user's vars with ``as_of_date`` set by the replay."""
+def build_environment(as_of: dt.date, extra: Mapping[str, Any]) -> dict[str, str]:
+    """What a step adds to dbt's environment: the month's as-of date. It goes through the
+    environment (macro as_of_date_setting), not the vars, so the vars stay the same from month to
+    month and dbt keeps its partial parsing; a user's as_of_date var is refused."""
     if "as_of_date" in extra:
         raise ReplayError("replay sets as_of_date itself (one per month); leave it out of --vars")
-    return {**dict(extra), "as_of_date": as_of.isoformat()}
+    return {AS_OF_DATE_ENV_VAR: as_of.isoformat()}
 
 
 @dataclass

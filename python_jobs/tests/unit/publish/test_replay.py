@@ -11,10 +11,10 @@ from helpers import REPO_ROOT, UCI_HEADER, parse_job_args
 
 from segmentation.cli import replay as replay_job
 from segmentation.errors import JobError
+from segmentation.io.dbt_commands import AS_OF_DATE_ENV_VAR
 from segmentation.publish.replay import (
     ReplayError,
-    ReplayStep,
-    build_vars,
+    build_environment,
     file_date,
     month_end,
     parse_month,
@@ -61,21 +61,24 @@ def test_steps_cover_each_month_and_end_after_the_last_file() -> None:
         parse_month("2011-1")
 
 
-def test_build_vars_set_the_as_of_date_and_refuse_a_users() -> None:
-    assert build_vars(dt.date(2011, 2, 1), {"retrain": True}) == {
-        "retrain": True,
-        "as_of_date": "2011-02-01",
+def test_the_as_of_date_goes_through_the_environment_and_a_users_is_refused() -> None:
+    assert build_environment(dt.date(2011, 2, 1), {"retrain": True}) == {
+        AS_OF_DATE_ENV_VAR: "2011-02-01"
     }
     with pytest.raises(ReplayError, match="as_of_date"):
-        build_vars(dt.date(2011, 2, 1), {"as_of_date": "2011-01-01"})
+        build_environment(dt.date(2011, 2, 1), {"as_of_date": "2011-01-01"})
+    # the vars are the same every month, so dbt keeps its partial parsing
+    args = parse_job_args(replay_job, ["by-day", "--vars", "{retrain: true}"])
+    command = replay_job.dbt_command(args, {"retrain": True})
+    assert "2011-02-01" not in " ".join(command)
+    assert command[command.index("--vars") + 1] == '{"retrain": true}'
 
 
 def test_each_build_is_a_scheduled_build_without_unit_tests() -> None:
     args = parse_job_args(
         replay_job, ["by-day", "--dbt-arg=--select", "--dbt-arg=+models/monitoring"]
     )
-    step = ReplayStep(month_end=dt.date(2011, 1, 31), as_of_date=dt.date(2011, 2, 1))
-    command = replay_job.dbt_command(args, step, {})
+    command = replay_job.dbt_command(args, {})
     assert command[1] == "build"
     at = command.index("--exclude-resource-type")
     assert command[at + 1] == "unit_test"
