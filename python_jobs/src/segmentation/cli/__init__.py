@@ -24,6 +24,10 @@ JOBS: dict[str, tuple[str, str]] = {
     "bench": ("segmentation.cli.bench", "measure the pipeline on demo logs of several sizes"),
     "charts": ("segmentation.cli.charts", "draw the segmentation charts for dbt docs"),
     "digest": ("segmentation.cli.digest", "digest a warehouse's tables; compare two digests"),
+    "fit-model": (
+        "segmentation.cli.fit_model",
+        "fit the model beside dbt on a target that cannot run Python models",
+    ),
 }
 
 
