@@ -10,7 +10,7 @@
         {{ exceptions.raise_compiler_error(
             "Python model " ~ model.name ~ ": table " ~ this ~ " does not exist. dbt-"
             ~ target.type ~ " cannot run Python models; their tables come from the fit beside"
-            ~ " dbt: run `segmentation fit-model --target " ~ target.name ~ " --build-features`"
+            ~ " dbt: run `segmentation fit-model --target " ~ target.name ~ " --build-inputs`"
             ~ " before `dbt build`.") }}
     {%- endif -%}
     {%- call statement('main') -%}

@@ -1,11 +1,12 @@
 """``segmentation fit-model``: the model fit beside dbt, on a target whose adapter cannot run
 Python models (PostgreSQL, Spark in a local session).
 
-    segmentation fit-model --target postgres --build-features
+    segmentation fit-model --target postgres --build-inputs
     dbt build --target postgres
 
-With ``--build-features`` it first runs ``dbt build --select +fct_customer_features`` (what the
-fit reads); then it reads a bounded, deterministic sample of the features (the var
+With ``--build-inputs`` it first builds what the fit reads with dbt (``dbt build --select
++fct_customer_features +persona_rules …``: every model or seed a Python model refs that needs
+no Python model itself); then it reads a bounded, deterministic sample of the features (the var
 ``fit_sample_size``), runs the project's Python models on it in dbt's order and writes their
 tables (registry, kept model, evaluation, personas) through the engine's own client, staged and
 swapped so that a failed fit leaves the last good tables. ``dbt build`` then scores every
@@ -19,6 +20,7 @@ import argparse
 import os
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from segmentation.config.varcheck import VarError, check_project_vars
@@ -26,7 +28,6 @@ from segmentation.errors import JobError
 from segmentation.io.dbt_commands import PRODUCTION_BUILD_ARGS
 from segmentation.warehouse_fit.target import dbt_command
 
-FEATURES_SELECTION = "+fct_customer_features"
 SAMPLE_SIZE_VAR = "fit_sample_size"
 
 
@@ -43,9 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--vars", default=None, metavar="YAML", help="dbt vars, as for dbt")
     parser.add_argument(
-        "--build-features",
+        "--build-inputs",
         action="store_true",
-        help=f"run dbt build --select {FEATURES_SELECTION} first",
+        help="first dbt build what the fit reads (fct_customer_features and its parents, …)",
     )
 
 
@@ -66,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         settings = target_settings(project, profiles, args.target, _cli_vars(args.vars))
-        if args.build_features:
-            _build_features(project, profiles, args)
         plan = parse_plan(project, profiles, args.target, args.vars)
+        if args.build_inputs:
+            _build_inputs(plan.upstream_inputs, project, profiles, args)
         print(f"fit-model: {len(plan.steps)} Python models on {settings['type']}")
         warehouse = open_warehouse(settings, project)
         try:
@@ -103,14 +104,30 @@ def _cli_vars(vars_text: str | None) -> dict[str, object]:
     return parse_override(vars_text)
 
 
-def _build_features(project: Path, profiles: Path, args: argparse.Namespace) -> None:
+def build_inputs_args(inputs: Sequence[str]) -> list[str]:
+    """``dbt build`` of ``inputs`` and their parents, with the tests on those alone."""
+    return [
+        "build",
+        "--select",
+        *(f"+{name}" for name in inputs),
+        "--indirect-selection",
+        "cautious",
+        *PRODUCTION_BUILD_ARGS,
+    ]
+
+
+def _build_inputs(
+    inputs: Sequence[str], project: Path, profiles: Path, args: argparse.Namespace
+) -> None:
     command = dbt_command(
-        ["build", "--select", FEATURES_SELECTION, *PRODUCTION_BUILD_ARGS],
+        build_inputs_args(inputs),
         project,
         args.target,
         args.vars,
     )
     print(f"fit-model: {' '.join(command[1:])}", flush=True)
-    done = subprocess.run(command, cwd=project, env={**os.environ, "DBT_PROFILES_DIR": str(profiles)})
+    done = subprocess.run(
+        command, cwd=project, env={**os.environ, "DBT_PROFILES_DIR": str(profiles)}
+    )
     if done.returncode != 0:
-        raise JobError(f"dbt build of the features failed (exit {done.returncode})")
+        raise JobError(f"dbt build of the fit's inputs failed (exit {done.returncode})")

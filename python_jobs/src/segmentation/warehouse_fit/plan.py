@@ -48,6 +48,9 @@ class Step:
     path: str
     refs: tuple[str, ...]
     config: Mapping[str, Any] = field(default_factory=dict)
+    # Python models this one must follow: those it refs, and those upstream of the SQL models
+    # it refs (ml_customer_assignments scores with the kept model's tables)
+    after: tuple[str, ...] = ()
 
     @property
     def appends(self) -> bool:
@@ -61,6 +64,9 @@ class Plan:
 
     steps: tuple[Step, ...]
     inputs: Mapping[str, Relation]  # name -> relation of every non-Python node a step refs
+    # the inputs that need no Python model (dbt builds them before the fit; the others, such
+    # as ml_customer_assignments, the fit stands in for)
+    upstream_inputs: tuple[str, ...] = ()
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -87,6 +93,7 @@ def plan_from_manifest(manifest: Mapping[str, Any]) -> Plan:
     by_id = {unique_id: node["name"] for unique_id, node in nodes.items()}
     steps: dict[str, Step] = {}
     inputs: dict[str, Relation] = {}
+    upstream: set[str] = set()
     for name, node in models.items():
         refs = tuple(
             by_id[unique_id]
@@ -100,17 +107,25 @@ def plan_from_manifest(manifest: Mapping[str, Any]) -> Plan:
             path=str(node.get("original_file_path", "")),
             refs=refs,
             config=dict(node.get("config", {})),
+            after=tuple(sorted(python_upstream(nodes, node))),
         )
         for ref in refs:
             if ref not in models:
-                inputs[ref] = _relation(_node_named(nodes, ref))
-    return Plan(tuple(steps[name] for name in dependency_order(steps)), inputs)
+                parent = _node_named(nodes, ref)
+                inputs[ref] = _relation(parent)
+                if not python_upstream(nodes, parent):
+                    upstream.add(ref)
+    order = tuple(steps[name] for name in dependency_order(steps))
+    return Plan(order, inputs, tuple(sorted(upstream)))
 
 
 def dependency_order(steps: Mapping[str, Step]) -> list[str]:
     """Names of ``steps`` so that every step comes after the steps it refs; among steps that
     are ready together, by name (the same order on every run). A cycle is a ``PlanError``."""
-    waiting = {name: {ref for ref in step.refs if ref in steps} for name, step in steps.items()}
+    waiting = {
+        name: {ref for ref in (*step.refs, *step.after) if ref in steps and ref != name}
+        for name, step in steps.items()
+    }
     order: list[str] = []
     while waiting:
         ready = sorted(name for name, needs in waiting.items() if not needs)
@@ -124,6 +139,25 @@ def dependency_order(steps: Mapping[str, Step]) -> list[str]:
     return order
 
 
+def python_upstream(nodes: Mapping[str, Any], node: Mapping[str, Any]) -> set[str]:
+    """Names of the Python models ``node`` depends on, directly or through other nodes (the
+    search stops at each Python model it meets)."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    pending = list(node.get("depends_on", {}).get("nodes", []))
+    while pending:
+        unique_id = pending.pop()
+        if unique_id in seen or unique_id not in nodes:
+            continue
+        seen.add(unique_id)
+        parent = nodes[unique_id]
+        if parent.get("resource_type") == "model" and parent.get("language") == "python":
+            found.add(str(parent["name"]))
+        else:
+            pending.extend(parent.get("depends_on", {}).get("nodes", []))
+    return found
+
+
 def select_steps(plan: Plan, wanted: Sequence[str]) -> Plan:
     """The plan restricted to ``wanted`` and every step they depend on, in plan order."""
     names = {step.name for step in plan.steps}
@@ -133,8 +167,10 @@ def select_steps(plan: Plan, wanted: Sequence[str]) -> Plan:
     keep = set(wanted)
     for step in reversed(plan.steps):
         if step.name in keep:
-            keep.update(ref for ref in step.refs if ref in names)
-    return Plan(tuple(step for step in plan.steps if step.name in keep), plan.inputs)
+            keep.update(ref for ref in (*step.refs, *step.after) if ref in names)
+    return Plan(
+        tuple(step for step in plan.steps if step.name in keep), plan.inputs, plan.upstream_inputs
+    )
 
 
 def _relation(node: Mapping[str, Any]) -> Relation:

@@ -206,7 +206,7 @@ class Runner:
         except Exception as error:
             raise FitError(
                 f"cannot read {relation} from the {self.warehouse.engine} warehouse ({error});"
-                " build it first: dbt build --select +fct_customer_features --target <target>"
+                " build the fit's inputs first (segmentation fit-model --build-inputs)"
             ) from error
 
 

@@ -25,12 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from segmentation.io import tables as registry
 from segmentation.warehouse_fit.plan import Relation
@@ -82,10 +83,14 @@ class Warehouse(Protocol):
 
 
 def column_kinds(write: TableWrite) -> dict[str, str]:
-    """Column -> kind for ``write``: from the table registry, else from the pandas dtypes."""
-    if write.table in registry.SCHEMAS:
-        return dict(registry.SCHEMAS[write.table])
-    return {str(name): kind_of_dtype(write.rows[name]) for name in write.rows.columns}
+    """Column -> kind for every column of ``write``'s rows, in their order: the registry's kind
+    where it names the column for this table, else read from the pandas dtype (a model may
+    return more columns than the registry's engine table, e.g. ml_segment_model)."""
+    known = registry.SCHEMAS.get(write.table, {})
+    return {
+        str(name): known.get(str(name)) or kind_of_dtype(write.rows[name])
+        for name in write.rows.columns
+    }
 
 
 def kind_of_dtype(values: pd.Series) -> str:
@@ -99,6 +104,13 @@ def kind_of_dtype(values: pd.Series) -> str:
         return registry.FLOAT
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return registry.TIMESTAMP
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_date(dtype.pyarrow_dtype):
+        return registry.DATE
+    present = values.dropna()
+    if len(present) and all(
+        isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in present
+    ):
+        return registry.DATE
     return registry.STRING
 
 
@@ -117,12 +129,9 @@ def create_table_sql(relation: str, kinds: Mapping[str, str], engine: str) -> st
 
 
 def python_rows(write: TableWrite) -> list[tuple[Any, ...]]:
-    """The rows of ``write`` as plain Python values in the registry's column order: NULL (also
+    """The rows of ``write`` as plain Python values, column by column: NULL (also
     NaN and NaT) as None, integers as int, dates as ``date``, timestamps as ``datetime``."""
     kinds = column_kinds(write)
-    missing = [name for name in kinds if name not in write.rows.columns]
-    if missing:
-        raise WarehouseError(f"{write.relation}: the fit's rows lack column(s) {missing}")
     columns = [[_python_value(v, kind) for v in write.rows[name]] for name, kind in kinds.items()]
     return list(zip(*columns, strict=True)) if columns else []
 
@@ -171,6 +180,27 @@ def staging_name(relation: Relation) -> str:
     return f"{relation.schema}.{relation.identifier}{STAGING_SUFFIX}"
 
 
+def staging_sql(write: TableWrite, engine: str) -> list[str]:
+    """Statements that create the empty staging table of ``write`` (replacing a leftover)."""
+    staged = staging_name(write.relation)
+    schema = "database" if engine == "spark" else "schema"
+    return [
+        f"create {schema} if not exists {write.relation.schema}",
+        f"drop table if exists {staged}",
+        create_table_sql(staged, column_kinds(write), engine),
+    ]
+
+
+def swap_sql(write: TableWrite, engine: str) -> list[str]:
+    """Statements that put the staged table of ``write`` in place of the destination."""
+    # Spark names the new table in full; the others rename within the schema
+    new_name = write.relation.name if engine == "spark" else write.relation.identifier
+    return [
+        f"drop table if exists {write.relation.name}",
+        f"alter table {staging_name(write.relation)} rename to {new_name}",
+    ]
+
+
 # -- PostgreSQL -------------------------------------------------------------------------------
 
 
@@ -215,24 +245,24 @@ class PostgresWarehouse:
         try:
             with self.connection.cursor() as cursor:
                 for write in writes:
-                    staged = staging_name(write.relation)
-                    cursor.execute(f"create schema if not exists {write.relation.schema}")
-                    cursor.execute(f"drop table if exists {staged}")
-                    cursor.execute(create_table_sql(staged, column_kinds(write), self.engine))
+                    for statement in staging_sql(write, self.engine):
+                        cursor.execute(statement)
                     rows = python_rows(write)
                     if rows:
-                        names = ", ".join(column_kinds(write))
-                        execute_values(cursor, f"insert into {staged} ({names}) values %s", rows)
+                        insert = (
+                            f"insert into {staging_name(write.relation)}"
+                            f" ({', '.join(column_kinds(write))}) values %s"
+                        )
+                        execute_values(cursor, insert, rows, page_size=1000)
                 for write in writes:
-                    cursor.execute(f"drop table if exists {write.relation.name}")
-                    cursor.execute(
-                        f"alter table {staging_name(write.relation)}"
-                        f" rename to {write.relation.identifier}"
-                    )
+                    for statement in swap_sql(write, self.engine):
+                        cursor.execute(statement)
             self.connection.commit()
         except Exception as error:
             self.connection.rollback()
-            raise WarehouseError(f"writing the fit's tables failed, none changed: {error}") from error
+            raise WarehouseError(
+                f"writing the fit's tables failed, none changed: {error}"
+            ) from error
 
     def close(self) -> None:
         self.connection.close()
@@ -268,31 +298,27 @@ class SparkWarehouse:
         return normalise_frame(pd.DataFrame(rows, columns=names))
 
     def replace_tables(self, writes: Sequence[TableWrite]) -> None:
-        from pyspark.sql.types import _parse_datatype_string
-
         staged: list[TableWrite] = []
         try:
             for write in writes:
-                kinds = column_kinds(write)
-                schema = ", ".join(f"{n} {column_type(k, self.engine)}" for n, k in kinds.items())
-                self.session.sql(f"create database if not exists {write.relation.schema}")
-                self.session.sql(f"drop table if exists {staging_name(write.relation)}")
-                frame = self.session.createDataFrame(
-                    python_rows(write), schema=_parse_datatype_string(schema)
-                )
-                frame.write.mode("overwrite").format("parquet").saveAsTable(
-                    staging_name(write.relation)
-                )
+                for statement in staging_sql(write, self.engine):
+                    self.session.sql(statement)
                 staged.append(write)
+                target = self.session.table(staging_name(write.relation))
+                rows = python_rows(write)
+                if rows:
+                    # the staging table's own schema types the rows: no inference
+                    frame = self.session.createDataFrame(rows, schema=target.schema)
+                    frame.write.insertInto(staging_name(write.relation))
         except Exception as error:
             for write in staged:
                 self.session.sql(f"drop table if exists {staging_name(write.relation)}")
-            raise WarehouseError(f"staging the fit's tables failed, none changed: {error}") from error
+            raise WarehouseError(
+                f"staging the fit's tables failed, none changed: {error}"
+            ) from error
         for write in writes:
-            self.session.sql(f"drop table if exists {write.relation.name}")
-            self.session.sql(
-                f"alter table {staging_name(write.relation)} rename to {write.relation.name}"
-            )
+            for statement in swap_sql(write, self.engine):
+                self.session.sql(statement)
 
     def close(self) -> None:
         self.session.stop()
@@ -323,24 +349,25 @@ class DuckDBWarehouse:
         con.execute("begin transaction")
         try:
             for number, write in enumerate(writes):
+                for statement in staging_sql(write, self.engine):
+                    con.execute(statement)
                 kinds = column_kinds(write)
-                staged = staging_name(write.relation)
-                con.execute(f"create schema if not exists {write.relation.schema}")
-                con.execute(f"drop table if exists {staged}")
-                con.execute(create_table_sql(staged, kinds, self.engine))
                 view = f"fit_rows_{number}"
                 con.register(view, _frame_of(write, kinds))
-                con.execute(f"insert into {staged} select {', '.join(kinds)} from {view}")
+                con.execute(
+                    f"insert into {staging_name(write.relation)}"
+                    f" select {', '.join(kinds)} from {view}"
+                )
                 con.unregister(view)
             for write in writes:
-                con.execute(f"drop table if exists {write.relation.name}")
-                con.execute(
-                    f"alter table {staging_name(write.relation)} rename to {write.relation.identifier}"
-                )
+                for statement in swap_sql(write, self.engine):
+                    con.execute(statement)
             con.execute("commit")
         except Exception as error:
             con.execute("rollback")
-            raise WarehouseError(f"writing the fit's tables failed, none changed: {error}") from error
+            raise WarehouseError(
+                f"writing the fit's tables failed, none changed: {error}"
+            ) from error
 
     def close(self) -> None:
         self.connection.close()
@@ -349,8 +376,3 @@ class DuckDBWarehouse:
 def _frame_of(write: TableWrite, kinds: Mapping[str, str]) -> pd.DataFrame:
     rows = python_rows(write)
     return pd.DataFrame.from_records(rows, columns=list(kinds)) if rows else write.rows[list(kinds)]
-
-
-def iter_relations(writes: Sequence[TableWrite]) -> Iterator[str]:
-    """The destination of every write, for messages."""
-    return (write.relation.name for write in writes)
