@@ -84,12 +84,12 @@ class Report:
     """Steps, comparisons and the verdict of a run."""
 
     steps: list[Step] = field(default_factory=list)
-    comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
+    comparisons: dict[str, list[tuple[int, Comparison]]] = field(default_factory=dict)  # round
     failures: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failures and all(c.ok for cs in self.comparisons.values() for c in cs)
+        return not self.failures and all(c.ok for cs in self.comparisons.values() for _, c in cs)
 
 
 @dataclass(frozen=True)
@@ -256,13 +256,8 @@ class Harness:
                         append=True,
                     )
                 ]
-            features, segments = (
-                Rows.from_cursor(cursor.description, cursor.fetchall())
-                for cursor in (
-                    con.execute(f"select * from {FEATURE_MART}"),
-                    con.execute(f"select {', '.join(SEGMENT_COLUMNS)} from {ASSIGNMENTS}"),
-                )
-            )
+            features = read_rows(con, f"select * from {FEATURE_MART}")
+            segments = read_rows(con, f"select {', '.join(SEGMENT_COLUMNS)} from {ASSIGNMENTS}")
         finally:
             con.close()
         return Round(number, raw, features, segments)
@@ -318,7 +313,7 @@ class Harness:
         features = compare(FEATURE_MART, item.features, tables[FEATURE_MART], FEATURE_KEY)
         segments = segment_agreement(item.segments, tables[ASSIGNMENTS])
         for comparison in (features, segments):
-            self.report.comparisons.setdefault(engine, []).append(comparison)
+            self.report.comparisons.setdefault(engine, []).append((item.number, comparison))
             self.echo(f"    {engine} round {item.number}: {comparison.summary()}")
         self.echo(f"    {engine} round {item.number}: {agreement_line(segments)}")
 
@@ -531,9 +526,19 @@ def build_args(number: int) -> list[str]:
     return args
 
 
+def read_rows(con: duckdb.DuckDBPyConnection, query: str) -> Rows:
+    cursor = con.execute(query)
+    return Rows.from_cursor(cursor.description, cursor.fetchall())
+
+
 def segment_agreement(reference: Rows, other: Rows) -> Comparison:
-    """Every customer's segment on the engine against DuckDB's (exact: ids are integers)."""
-    return compare(ASSIGNMENTS, reference, other, FEATURE_KEY, tolerance=0.0)
+    """Every customer's segment on the engine against DuckDB's (exact: ids are integers),
+    over the columns of ``reference`` (customer_id, segment_id)."""
+    positions = [other.columns.index(column) for column in reference.columns]
+    segments = Rows(
+        reference.columns, tuple(tuple(row[i] for i in positions) for row in other.rows)
+    )
+    return compare(ASSIGNMENTS, reference, segments, FEATURE_KEY, tolerance=0.0)
 
 
 def agreement_line(segments: Comparison) -> str:
