@@ -25,7 +25,7 @@ from pathlib import Path
 
 from segmentation.config.varcheck import VarError, check_project_vars
 from segmentation.errors import JobError
-from segmentation.io.dbt_commands import PRODUCTION_BUILD_ARGS
+from segmentation.warehouse_fit.plan import build_inputs_args, build_rest_args
 from segmentation.warehouse_fit.target import dbt_command
 
 SAMPLE_SIZE_VAR = "fit_sample_size"
@@ -47,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--build-inputs",
         action="store_true",
         help="first dbt build what the fit reads (fct_customer_features and its parents, …)",
+    )
+    parser.add_argument(
+        "--unit-tests",
+        action="store_true",
+        help="with --build-inputs, run the dbt unit tests of those models too (CI)",
     )
 
 
@@ -80,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
             warehouse.close()
     except (TargetError, PlanError, FitError, WarehouseError) as error:
         raise JobError(f"{error}\nthe tables the fit writes were left as they were") from error
+    rest = build_rest_args(plan.upstream_inputs) if args.build_inputs else ["build"]
     print(
         f"fit-model: {len(writes)} tables written from a sample of {result.sample_rows}"
-        f" customers in {time.perf_counter() - started:.0f} s; now: dbt build"
+        f" customers in {time.perf_counter() - started:.0f} s; now:\n  dbt {' '.join(rest)}"
         + (f" --target {args.target}" if args.target else "")
     )
     return 0
@@ -104,23 +110,11 @@ def _cli_vars(vars_text: str | None) -> dict[str, object]:
     return parse_override(vars_text)
 
 
-def build_inputs_args(inputs: Sequence[str]) -> list[str]:
-    """``dbt build`` of ``inputs`` and their parents, with the tests on those alone."""
-    return [
-        "build",
-        "--select",
-        *(f"+{name}" for name in inputs),
-        "--indirect-selection",
-        "cautious",
-        *PRODUCTION_BUILD_ARGS,
-    ]
-
-
 def _build_inputs(
     inputs: Sequence[str], project: Path, profiles: Path, args: argparse.Namespace
 ) -> None:
     command = dbt_command(
-        build_inputs_args(inputs),
+        build_inputs_args(inputs, unit_tests=args.unit_tests),
         project,
         args.target,
         args.vars,

@@ -6,12 +6,13 @@
    customer's segment are kept.
 2. Each engine, in turn: PostgreSQL in a throwaway cluster, Spark in a local warehouse folder.
    dbt cannot run Python models there, so each round runs the two commands a user runs:
-   ``segmentation fit-model --target <engine> --build-inputs`` (dbt builds the features, then
-   the project's Python models fit on the sample and write their tables through the engine's
-   client), then ``dbt build`` (the kept model scores every customer in SQL; marts, unit tests
-   in round 1, every data test). Round 1 loads the raw log; round 2 appends the new day's
-   lines (incremental models take their incremental path where the engine has one; the
-   registry keeps its first run and adds the second). After each round
+   ``segmentation fit-model --target <engine> --build-inputs`` (dbt builds the features and
+   runs their tests, in round 1 their unit tests too; then the project's Python models fit on
+   the sample and write their tables through the engine's client), then ``dbt build`` of the
+   rest (the kept model scores every customer in SQL; marts, monitoring, every other data
+   test; the two builds run each node once). Round 1 loads the raw log; round 2 appends the
+   new day's lines (incremental models take their incremental path where the engine has one;
+   the registry keeps its first run and adds the second). After each round
    ``fct_customer_features`` is compared with DuckDB's value by value, and every customer's
    segment (``ml_customer_assignments``) with the one DuckDB gave.
 
@@ -38,6 +39,7 @@ import duckdb
 
 from segmentation.engines import postgres, spark, transfer
 from segmentation.engines.compare import Comparison, Rows, compare
+from segmentation.warehouse_fit.plan import build_rest_args, plan_from_manifest, read_manifest
 
 ENGINES = ("postgres", "spark")
 FEATURE_MART = "marts.fct_customer_features"
@@ -284,7 +286,8 @@ class Harness:
                     self.compare_round(engine, previous, tables)
                 if item is not None:
                     self.fit_model(engine, item.number, target.env, folder)
-                    self.dbt(engine, item.number, build_args(item.number), target.env, folder)
+                    args = build_args(item.number, self.fit_inputs())
+                    self.dbt(engine, item.number, args, target.env, folder)
                 previous = item
 
     def fit_model(self, engine: str, number: int, env: dict[str, str], folder: Path) -> None:
@@ -295,6 +298,7 @@ class Harness:
             "--target",
             engine,
             "--build-inputs",
+            *(["--unit-tests"] if number == 1 else []),
             "--project-dir",
             str(self.settings.project),
         ]
@@ -308,6 +312,11 @@ class Harness:
             },
             folder / f"fit-model-{number}.log",
         )
+
+    def fit_inputs(self) -> tuple[str, ...]:
+        """What the fit reads that dbt builds before it (DuckDB's manifest: the same project)."""
+        manifest = self.settings.workdir / "duckdb" / "target" / "manifest.json"
+        return plan_from_manifest(read_manifest(manifest)).upstream_inputs
 
     def compare_round(self, engine: str, item: Round, tables: dict[str, Rows]) -> None:
         features = compare(FEATURE_MART, item.features, tables[FEATURE_MART], FEATURE_KEY)
@@ -516,10 +525,11 @@ def tail(log: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join(kept[-lines:])
 
 
-def build_args(number: int) -> list[str]:
-    """``dbt build`` on an engine that cannot run Python models, after the fit: their nodes
-    only check the fit's tables (materialization ``fit_model_table``), every data test runs."""
-    args = ["build"]
+def build_args(number: int, inputs: Sequence[str]) -> list[str]:
+    """``dbt build`` on an engine that cannot run Python models, after the fit: everything the
+    fit's ``--build-inputs`` did not build (the Python models' nodes only check the fit's
+    tables, materialization ``fit_model_table``) and every data test it did not run."""
+    args = build_rest_args(inputs)
     if number > 1:
         # unit tests check the SQL on fixed rows, not the data: once per engine is enough
         args += ["--exclude-resource-type", "unit_test"]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from segmentation.io.dbt_commands import PRODUCTION_BUILD_ARGS
+
 # A Python model whose config names this strategy returns only its new rows (the registry log).
 APPEND_STRATEGY = "append"
 
@@ -171,6 +173,21 @@ def select_steps(plan: Plan, wanted: Sequence[str]) -> Plan:
     return Plan(
         tuple(step for step in plan.steps if step.name in keep), plan.inputs, plan.upstream_inputs
     )
+
+
+def build_inputs_args(inputs: Sequence[str], unit_tests: bool = False) -> list[str]:
+    """``dbt build`` of the fit's ``inputs`` and their parents, with the data tests on those
+    alone (a test that also reads a table the fit makes waits for the build after it)."""
+    args = ["build", "--select", *(f"+{name}" for name in inputs)]
+    args += ["--indirect-selection", "cautious"]
+    return args if unit_tests else [*args, *PRODUCTION_BUILD_ARGS]
+
+
+def build_rest_args(inputs: Sequence[str]) -> list[str]:
+    """``dbt build`` of everything :func:`build_inputs_args` left out: together the two run
+    every node and every data test once (unit tests of the inputs' models excepted)."""
+    args = ["build", "--exclude", *(f"+{name}" for name in inputs)]
+    return [*args, "--indirect-selection", "cautious"]
 
 
 def _relation(node: Mapping[str, Any]) -> Relation:

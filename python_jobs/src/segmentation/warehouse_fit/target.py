@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,21 +82,27 @@ def open_warehouse(settings: Mapping[str, Any], project_dir: Path) -> Warehouse:
 def parse_plan(
     project_dir: Path, profiles_dir: Path, target: str | None, vars_text: str | None
 ) -> Plan:
-    """Run ``dbt parse`` for the target (no connection is opened) and plan from its manifest."""
-    with tempfile.TemporaryDirectory(prefix="fit-model-") as folder:
-        command = dbt_command(
-            ["parse"], project_dir, target, vars_text, extra=["--target-path", folder]
-        )
-        done = subprocess.run(
-            command,
-            cwd=project_dir,
-            env={**os.environ, "DBT_PROFILES_DIR": str(profiles_dir)},
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise TargetError(f"dbt parse failed:\n{(done.stdout + done.stderr)[-3000:]}")
-        return plan_from_manifest(read_manifest(Path(folder) / "manifest.json"))
+    """Run ``dbt parse`` for the target (no connection is opened) and plan from its manifest.
+
+    The manifest goes where dbt puts it (``DBT_TARGET_PATH``, else ``target/``), so the
+    ``dbt build`` that follows for the same target reuses the parse (dbt's partial parsing).
+    """
+    done = subprocess.run(
+        dbt_command(["parse"], project_dir, target, vars_text),
+        cwd=project_dir,
+        env={**os.environ, "DBT_PROFILES_DIR": str(profiles_dir)},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise TargetError(f"dbt parse failed:\n{(done.stdout + done.stderr)[-3000:]}")
+    return plan_from_manifest(read_manifest(target_path(project_dir) / "manifest.json"))
+
+
+def target_path(project_dir: Path) -> Path:
+    """Where dbt writes its artifacts for this project (``DBT_TARGET_PATH`` or ``target``)."""
+    path = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return path if path.is_absolute() else project_dir / path
 
 
 def dbt_command(

@@ -26,6 +26,7 @@ import datetime as dt
 import decimal
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,6 +38,7 @@ from segmentation.io import tables as registry
 from segmentation.warehouse_fit.plan import Relation
 
 STAGING_SUFFIX = "__fit_new"
+SPARK_WRITE_THREADS = 4
 
 # column kind (segmentation.io.tables) -> engine -> DDL type
 _KIND_TYPES: dict[str, dict[str, str]] = {
@@ -298,20 +300,14 @@ class SparkWarehouse:
         return normalise_frame(pd.DataFrame(rows, columns=names))
 
     def replace_tables(self, writes: Sequence[TableWrite]) -> None:
-        staged: list[TableWrite] = []
         try:
-            for write in writes:
-                for statement in staging_sql(write, self.engine):
-                    self.session.sql(statement)
-                staged.append(write)
-                target = self.session.table(staging_name(write.relation))
-                rows = python_rows(write)
-                if rows:
-                    # the staging table's own schema types the rows: no inference
-                    frame = self.session.createDataFrame(rows, schema=target.schema)
-                    frame.write.insertInto(staging_name(write.relation))
+            for schema in sorted({write.relation.schema for write in writes}):
+                self.session.sql(f"create database if not exists {schema}")
+            # a few at a time: Spark runs the jobs of one session side by side
+            with ThreadPoolExecutor(max_workers=SPARK_WRITE_THREADS) as pool:
+                list(pool.map(self._stage, writes))
         except Exception as error:
-            for write in staged:
+            for write in writes:
                 self.session.sql(f"drop table if exists {staging_name(write.relation)}")
             raise WarehouseError(
                 f"staging the fit's tables failed, none changed: {error}"
@@ -319,6 +315,16 @@ class SparkWarehouse:
         for write in writes:
             for statement in swap_sql(write, self.engine):
                 self.session.sql(statement)
+
+    def _stage(self, write: TableWrite) -> None:
+        """Write the rows of ``write`` to its staging table, typed by that table's schema."""
+        for statement in staging_sql(write, self.engine):
+            self.session.sql(statement)
+        rows = python_rows(write)
+        if rows:
+            staged = staging_name(write.relation)
+            schema = self.session.table(staged).schema
+            self.session.createDataFrame(rows, schema=schema).write.insertInto(staged)
 
     def close(self) -> None:
         self.session.stop()

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.cli import fit_model
 from segmentation.io import tables as registry
 from segmentation.warehouse_fit import plan as planning
 from segmentation.warehouse_fit.plan import Plan, PlanError, Relation, Step
@@ -155,10 +154,15 @@ def test_a_cycle_and_an_unknown_model_are_named() -> None:
         planning.select_steps(planning.plan_from_manifest(_manifest()), ["ml_nope"])
 
 
-def test_the_inputs_are_built_with_their_tests_alone() -> None:
-    args = fit_model.build_inputs_args(["fct_customer_features", "persona_rules"])
+def test_the_inputs_are_built_with_their_tests_alone_and_the_rest_after() -> None:
+    inputs = ["fct_customer_features", "persona_rules"]
+    args = planning.build_inputs_args(inputs)
     assert args[:4] == ["build", "--select", "+fct_customer_features", "+persona_rules"]
     assert args[args.index("--indirect-selection") + 1] == "cautious"
+    assert "unit_test" in args and "unit_test" not in planning.build_inputs_args(inputs, True)
+    rest = planning.build_rest_args(inputs)
+    assert rest[:4] == ["build", "--exclude", "+fct_customer_features", "+persona_rules"]
+    assert rest[rest.index("--indirect-selection") + 1] == "cautious"
 
 
 # -- the runner ----------------------------------------------------------------------------
