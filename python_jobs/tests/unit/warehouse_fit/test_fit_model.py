@@ -27,6 +27,8 @@ from segmentation.warehouse_fit.warehouses import (
     column_type,
     create_table_sql,
     python_rows,
+    staging_sql,
+    swap_sql,
 )
 
 FEATURES = Relation(None, "marts", "fct_customer_features")
@@ -320,3 +322,20 @@ def test_a_failed_write_leaves_every_table_as_it_was(tmp_path: Path) -> None:
     warehouse.close()
     names = [r[0] for r in leftovers.execute("select table_name from duckdb_tables()").fetchall()]
     assert sorted(names) == ["ml_a", "ml_b"]
+
+
+def test_tables_are_staged_beside_their_destination_then_swapped_in() -> None:
+    write = TableWrite(Relation(None, "ml", "ml_a"), "ml_a", pd.DataFrame({"n": [1]}))
+    assert staging_sql(write, "postgres") == [
+        "create schema if not exists ml",
+        "drop table if exists ml.ml_a__fit_new",
+        "create table ml.ml_a__fit_new (n bigint)",
+    ]
+    assert swap_sql(write, "postgres") == [
+        "drop table if exists ml.ml_a",
+        "alter table ml.ml_a__fit_new rename to ml_a",
+    ]
+    # Spark: a database, a Parquet table, and the new name in full
+    assert staging_sql(write, "spark")[0] == "create database if not exists ml"
+    assert staging_sql(write, "spark")[2].endswith("using parquet")
+    assert swap_sql(write, "spark")[1] == "alter table ml.ml_a__fit_new rename to ml.ml_a"
