@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from segmentation.config.varcheck import VarError, check_project_vars
+from segmentation.config.varcheck import VarError, check_project_vars, parse_override
 from segmentation.errors import JobError
 from segmentation.warehouse_fit.plan import build_inputs_args, build_rest_args
 from segmentation.warehouse_fit.target import dbt_command
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     sample_size = _sample_size(project, args.vars)
     started = time.perf_counter()
     try:
-        settings = target_settings(project, profiles, args.target, _cli_vars(args.vars))
+        settings = target_settings(project, profiles, args.target, parse_override(args.vars))
         plan = parse_plan(project, profiles, args.target, args.vars)
         if args.build_inputs:
             _build_inputs(plan.upstream_inputs, project, profiles, args)
@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         f"fit-model: {len(writes)} tables written from a sample of {result.sample_rows}"
         f" customers in {time.perf_counter() - started:.0f} s; now:\n  dbt {' '.join(rest)}"
         + (f" --target {args.target}" if args.target else "")
+        + (f" --vars '{args.vars}'" if args.vars else "")
     )
     return 0
 
@@ -102,12 +103,6 @@ def _sample_size(project: Path, vars_text: str | None) -> int:
     if not report.ok:
         raise JobError("dbt vars are not valid: " + "; ".join(report.errors))
     return int(report.values[SAMPLE_SIZE_VAR])
-
-
-def _cli_vars(vars_text: str | None) -> dict[str, object]:
-    from segmentation.config.varcheck import parse_override
-
-    return parse_override(vars_text)
 
 
 def _build_inputs(
