@@ -8,5 +8,4 @@ from segmentation.registry.monitoring import feature_drift
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return feature_drift(to_pandas(dbt.ref("ml_registry_runs")))

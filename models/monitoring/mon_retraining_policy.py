@@ -8,5 +8,4 @@ from segmentation.registry.monitoring import retraining_policy
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return retraining_policy(to_pandas(dbt.ref("ml_registry_runs")))

@@ -8,5 +8,4 @@ from segmentation.registry.monitoring import segment_size_drift
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return segment_size_drift(to_pandas(dbt.ref("ml_registry_runs")))

@@ -10,7 +10,6 @@ from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     settings = EvaluationSettings.from_mapping(dbt.config.get("evaluation"))
     return customer_evaluation(
         to_pandas(dbt.ref("fct_customer_features")),

@@ -10,7 +10,6 @@ from segmentation.io.dbt_io import existing_rows, to_pandas
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     settings = EvaluationSettings.from_mapping(dbt.config.get("evaluation"))
     return seed_agreement(
         to_pandas(dbt.ref("fct_customer_features")),

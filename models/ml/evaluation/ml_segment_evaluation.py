@@ -9,7 +9,6 @@ from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     settings = EvaluationSettings.from_mapping(dbt.config.get("evaluation"))
 
     # Read only when there is a model to evaluate (a build of models/ml alone on an empty

@@ -8,5 +8,4 @@ from segmentation.registry.tables import current_part
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return current_part(to_pandas(dbt.ref("ml_registry_runs")), "agreement")

@@ -8,7 +8,6 @@ from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     features = to_pandas(dbt.ref("fct_customer_features"))
     defining, used, version = kept_model_roles(to_pandas(dbt.ref("ml_segment_model")))
     return feature_roles(features, defining, used, version)

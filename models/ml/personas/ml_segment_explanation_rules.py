@@ -9,7 +9,6 @@ from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     settings = SegmentationSettings.from_mapping(dbt.config.get("segmentation"))
     features = to_pandas(dbt.ref("fct_customer_features"))
     assignments = to_pandas(dbt.ref("ml_customer_assignments"))

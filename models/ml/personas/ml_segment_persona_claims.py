@@ -9,7 +9,6 @@ from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     profiles = to_pandas(dbt.ref("ml_segment_profiles"))
     rules = parse_rules(to_pandas(dbt.ref("persona_rules")))
     return persona_claims(profiles, rules)

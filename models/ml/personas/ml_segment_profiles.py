@@ -9,7 +9,6 @@ from segmentation.io.dbt_io import to_pandas
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     features = to_pandas(dbt.ref("fct_customer_features"))
     assignments = to_pandas(dbt.ref("ml_customer_assignments"))
     defining, _, _ = kept_model_roles(to_pandas(dbt.ref("ml_segment_model")))

@@ -8,5 +8,4 @@ from segmentation.registry.tables import model_registry
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return model_registry(to_pandas(dbt.ref("ml_registry_runs")))

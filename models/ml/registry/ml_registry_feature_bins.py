@@ -8,5 +8,4 @@ from segmentation.registry.tables import registry_feature_bins
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return registry_feature_bins(to_pandas(dbt.ref("ml_registry_runs")))

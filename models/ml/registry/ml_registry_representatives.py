@@ -8,5 +8,4 @@ from segmentation.registry.tables import registry_representatives
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return registry_representatives(to_pandas(dbt.ref("ml_registry_runs")))

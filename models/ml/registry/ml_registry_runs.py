@@ -11,9 +11,8 @@ from segmentation.registry.runs import registry_run
 
 
 def model(dbt, session):
-    dbt.config(
-        materialized="incremental", incremental_strategy="append", full_refresh=False
-    )
+    # materialized: incremental where dbt runs Python models (dbt_project.yml)
+    dbt.config(incremental_strategy="append", full_refresh=False)
     settings = SegmentationSettings.from_mapping(dbt.config.get("segmentation"))
     policy = RetrainingPolicy.from_mapping(dbt.config.get("retraining_policy"))
     retrain = parse_flag(dbt.config.get("retrain"))

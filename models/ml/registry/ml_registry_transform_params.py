@@ -8,5 +8,4 @@ from segmentation.registry.tables import registry_transform_params
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return registry_transform_params(to_pandas(dbt.ref("ml_registry_runs")))

@@ -10,5 +10,4 @@ from segmentation.engine.environment import runtime_environment
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return runtime_environment()

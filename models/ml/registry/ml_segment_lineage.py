@@ -8,5 +8,4 @@ from segmentation.registry.tables import segment_lineage
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return segment_lineage(to_pandas(dbt.ref("ml_registry_runs")))

@@ -1,6 +1,7 @@
 """Command-line jobs that run beside dbt: ``segmentation <job> [options]``.
 
-Each job lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
+Each job lives in a module exposing ``add_arguments(parser)`` and ``run(args) -> int``, or, for
+small jobs that share a module (``module:name``), ``add_<name>_arguments`` and ``run_<name>``;
 this file only routes to them, importing a job's module when it is asked for.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from segmentation.errors import JobError
 
@@ -16,14 +19,18 @@ from segmentation.errors import JobError
 JOBS: dict[str, tuple[str, str]] = {
     "demo": ("segmentation.cli.demo", "generate the demo transaction log into the warehouse"),
     "summary": ("segmentation.cli.summary", "print where the warehouse is and how to query it"),
-    "check-vars": ("segmentation.cli.check_vars", "validate the dbt vars before dbt runs"),
-    "check-lock": ("segmentation.cli.check_lock", "stop if another process holds the warehouse"),
+    "check-vars": ("segmentation.cli.checks:vars", "validate the dbt vars before dbt runs"),
+    "check-lock": ("segmentation.cli.checks:lock", "stop if another process holds the warehouse"),
     "publish": ("segmentation.cli.publish", "publish BI tables to the serving copy after a build"),
     "load": ("segmentation.cli.load", "load a transaction log (file or folder) into raw tables"),
     "replay": ("segmentation.cli.replay", "backfill: load daily files month by month, build each"),
     "bench": ("segmentation.cli.bench", "measure the pipeline on demo logs of several sizes"),
     "charts": ("segmentation.cli.charts", "draw the segmentation charts for dbt docs"),
     "digest": ("segmentation.cli.digest", "digest a warehouse's tables; compare two digests"),
+    "fit-model": (
+        "segmentation.cli.fit_model",
+        "fit the model beside dbt on a target that cannot run Python models",
+    ),
 }
 
 
@@ -38,8 +45,17 @@ def build_parser(job: str | None = None) -> argparse.ArgumentParser:
         job_parser = sub.add_parser(name, help=help_text, description=help_text)
         job_parser.set_defaults(_module=module)
         if name == job:
-            importlib.import_module(module).add_arguments(job_parser)
+            job_function(module, "add_arguments")(job_parser)
     return parser
+
+
+def job_function(spec: str, function: str) -> Callable[..., Any]:
+    """``function`` (``add_arguments`` or ``run``) of the job ``spec``: ``module`` or
+    ``module:name`` (then ``add_<name>_arguments`` or ``run_<name>``)."""
+    module, _, name = spec.partition(":")
+    if name:
+        function = "run_" + name if function == "run" else f"add_{name}_arguments"
+    return getattr(importlib.import_module(module), function)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     job = next((word for word in argv if not word.startswith("-")), None)
     args = build_parser(job).parse_args(argv)
     try:
-        return importlib.import_module(args._module).run(args)
+        return job_function(args._module, "run")(args)
     except JobError as error:
         print(f"segmentation {args.job}: error: {error}", file=sys.stderr)
         return 2

@@ -250,3 +250,49 @@ def _floats(values: pd.Series) -> np.ndarray:
 
 def _present(value: object) -> bool:
     return value is not None and not pd.isna(value)
+
+
+def assignments(
+    features: pd.DataFrame,
+    params: pd.DataFrame,
+    representatives: pd.DataFrame,
+    model: pd.DataFrame,
+) -> pd.DataFrame:
+    """The rows of ``ml_customer_assignments`` for ``features``, column for column as the SQL
+    scoring (``macros/kept_model_scoring.sql``) makes them.
+
+    The SQL scores every customer where the data lives; this serves a fit that runs beside dbt
+    (:mod:`segmentation.warehouse_fit`), whose evaluation and persona steps need the
+    assignments of the customers it read before dbt has scored anyone.
+    """
+    from segmentation.io.tables import conform, empty
+
+    if features.empty or model.empty:
+        return empty("ml_customer_assignments")
+    kept = model.iloc[0]
+    scores = score(features, params, representatives)
+    outliers = np.zeros(len(features), dtype=np.int64)
+    for _, row in used_params(params).iterrows():
+        if _present(row["clip_lower"]):
+            values = imputed_values(features, row)
+            outside = (values < float(row["clip_lower"])) | (values > float(row["clip_upper"]))
+            outliers += outside.astype(np.int64)
+    as_of = pd.to_datetime(features["as_of_date"])
+    trained = pd.Timestamp(kept["as_of_date"])
+    in_fit_sample = int(kept["fit_sample_size"]) == int(kept["n_customers"])
+    first_order = pd.to_datetime(features["first_order_at"])
+    frame = pd.DataFrame(
+        {
+            "customer_id": scores.customer_ids,
+            "segment_id": scores.segment_ids.astype(np.int64),
+            "model_version_id": str(kept["model_version_id"]),
+            "as_of_date": as_of.to_numpy(),
+            "distance_to_representative": scores.distances,
+            "assignment_method": "nearest_representative",
+            "is_in_fit_sample": (first_order < trained).to_numpy() & in_fit_sample,
+            "is_noise": False,
+            "outlier_feature_count": outliers,
+            "is_outlier": outliers > 0,
+        }
+    )
+    return conform(frame, "ml_customer_assignments")

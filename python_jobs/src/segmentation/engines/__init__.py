@@ -6,7 +6,8 @@ PostgreSQL cluster (:mod:`.postgres`) and in a local Spark session (:mod:`.spark
 one more day and builds again, and compares ``fct_customer_features`` value by value
 (:mod:`.compare`). The steps are in :mod:`.harness`.
 
-dbt runs Python models on DuckDB here, not on these two engines, so until the model fit runs
-beside dbt the engines are given the tables of the Python models from DuckDB's build of the
-same log (:mod:`.transfer`): every SQL model and every data test runs on each engine.
+dbt runs Python models on DuckDB here, not on these two engines: there the model fit runs beside
+dbt (``segmentation fit-model``, :mod:`segmentation.warehouse_fit`), and every customer's
+segment is compared with DuckDB's too. Only the raw log travels from DuckDB
+(:mod:`.transfer`), as a user's warehouse would already hold it.
 """

@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"test-engines: {len(report.steps)} steps in {time.perf_counter() - started:.0f} s")
     for engine, comparisons in report.comparisons.items():
-        for number, comparison in enumerate(comparisons, start=1):
+        for number, comparison in comparisons:
             print(f"  {engine} round {number}: {comparison.summary()}")
     for failure in report.failures:
         print(f"  FAILED {failure.splitlines()[0]}")

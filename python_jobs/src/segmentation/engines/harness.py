@@ -1,20 +1,23 @@
 """The engine comparison, step by step (``make test-engines``).
 
-1. DuckDB, the reference: the demo log is generated and built (``dbt build``); one more day is
-   appended (the log's last day again, a day later, with new invoice ids) and built again.
-   After each build the raw log, the tables of the Python models and the feature mart are
-   kept (Parquet files).
+1. DuckDB, the reference: the demo log is generated and built (``dbt build``, the Python
+   models run by dbt); one more day is appended (the log's last day again, a day later, with
+   new invoice ids) and built again. After each build the raw log, the feature mart and every
+   customer's segment are kept.
 2. Each engine, in turn: PostgreSQL in a throwaway cluster, Spark in a local warehouse folder.
-   Round 1 loads the raw log and the Python models' tables and runs ``dbt build`` on every
-   other node (seeds, SQL models, unit tests, and every data test, those on the Python
-   models' tables included), then compares ``fct_customer_features`` with DuckDB's. Round 2
-   appends the new day's lines to the raw log, replaces the Python models' tables with
-   DuckDB's second build's, builds again (incremental models take their incremental path
-   where the engine has one; unit tests are not repeated) and compares again.
+   dbt cannot run Python models there, so each round runs the two commands a user runs:
+   ``segmentation fit-model --target <engine> --build-inputs`` (dbt builds the features and
+   runs their tests, in round 1 their unit tests too; then the project's Python models fit on
+   the sample and write their tables through the engine's client), then ``dbt build`` of the
+   rest (the kept model scores every customer in SQL; marts, monitoring, every other data
+   test; the two builds run each node once). Round 1 loads the raw log; round 2 appends the
+   new day's lines (incremental models take their incremental path where the engine has one;
+   the registry keeps its first run and adds the second). After each round
+   ``fct_customer_features`` is compared with DuckDB's value by value, and every customer's
+   segment (``ml_customer_assignments``) with the one DuckDB gave.
 
-dbt runs Python models on DuckDB, Snowflake, Databricks and BigQuery; neither dbt-postgres
-nor dbt-spark's session method can, hence the copied tables. Every server or Spark process
-listens on 127.0.0.1 only and is stopped at the end, also on failure or interruption.
+Every server or Spark process listens on 127.0.0.1 only and is stopped at the end, also on
+failure or interruption.
 """
 
 from __future__ import annotations
@@ -36,10 +39,13 @@ import duckdb
 
 from segmentation.engines import postgres, spark, transfer
 from segmentation.engines.compare import Comparison, Rows, compare
+from segmentation.warehouse_fit.plan import build_rest_args, plan_from_manifest, read_manifest
 
 ENGINES = ("postgres", "spark")
 FEATURE_MART = "marts.fct_customer_features"
 FEATURE_KEY = "customer_id"
+ASSIGNMENTS = "ml.ml_customer_assignments"
+SEGMENT_COLUMNS = ("customer_id", "segment_id")
 # The appended day's lines: the log's last day again, a day later, under new invoice ids.
 NEXT_DAY_SOURCE = "engines://next-day"
 NEXT_DAY_SUFFIX = "-D2"
@@ -80,12 +86,12 @@ class Report:
     """Steps, comparisons and the verdict of a run."""
 
     steps: list[Step] = field(default_factory=list)
-    comparisons: dict[str, list[Comparison]] = field(default_factory=dict)
+    comparisons: dict[str, list[tuple[int, Comparison]]] = field(default_factory=dict)  # round
     failures: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failures and all(c.ok for cs in self.comparisons.values() for c in cs)
+        return not self.failures and all(c.ok for cs in self.comparisons.values() for _, c in cs)
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,9 @@ class Round:
     """What DuckDB's build of one round left for the engines."""
 
     number: int
-    tables: list[transfer.TableCopy]  # raw log (round 1: whole, round 2: the new lines) + ml
+    tables: list[transfer.TableCopy]  # raw log (round 1: whole, round 2: the new lines)
     features: Rows
+    segments: Rows  # customer_id, segment_id
 
 
 def missing_requirements(engines: Sequence[str]) -> dict[str, list[str]]:
@@ -168,11 +175,10 @@ class Harness:
             self.fail("duckdb", error)
             return
         second: Future[Round] = Future()
-        python_models = [name for _, name in self.python_model_tables()]
         pool = ThreadPoolExecutor(max_workers=len(self.settings.engines))
         try:
             engines = [
-                pool.submit(self.run_engine_reporting, engine, first, second, python_models)
+                pool.submit(self.run_engine_reporting, engine, first, second)
                 for engine in self.settings.engines
             ]
             try:
@@ -194,11 +200,9 @@ class Harness:
         self.report.failures.append(f"{engine}: {error}")
         self.echo(f"FAILED {engine}: {error}")
 
-    def run_engine_reporting(
-        self, engine: str, first: Round, second: Future[Round], python_models: Sequence[str]
-    ) -> None:
+    def run_engine_reporting(self, engine: str, first: Round, second: Future[Round]) -> None:
         try:
-            self.run_engine(engine, first, second, python_models)
+            self.run_engine(engine, first, second)
         except HarnessError as error:
             self.fail(engine, error)
 
@@ -254,24 +258,13 @@ class Harness:
                         append=True,
                     )
                 ]
-            models = [
-                transfer.export_table(con, schema, name, out)
-                for schema, name in self.python_model_tables()
-            ]
-            cursor = con.execute(f"select * from {FEATURE_MART}")
-            features = Rows.from_cursor(cursor.description, cursor.fetchall())
+            features = read_rows(con, f"select * from {FEATURE_MART}")
+            segments = read_rows(con, f"select {', '.join(SEGMENT_COLUMNS)} from {ASSIGNMENTS}")
         finally:
             con.close()
-        return Round(number, raw + models, features)
+        return Round(number, raw, features, segments)
 
-    def python_model_tables(self) -> list[tuple[str, str]]:
-        return transfer.python_model_tables(
-            self.settings.workdir / "duckdb" / "target" / "manifest.json"
-        )
-
-    def run_engine(
-        self, engine: str, first: Round, second: Future[Round], python_models: Sequence[str]
-    ) -> None:
+    def run_engine(self, engine: str, first: Round, second: Future[Round]) -> None:
         folder = self.settings.workdir / engine
         folder.mkdir(parents=True, exist_ok=True)
         with self.open_engine(engine, folder) as target:
@@ -280,31 +273,58 @@ class Harness:
                 item = waiting.result() if isinstance(waiting, Future) else waiting
                 # one trip to the engine: the previous build's features out, this round's in
                 label = " and ".join(
-                    ([f"read round {previous.number}'s features"] if previous else [])
-                    + ([f"load round {item.number}'s tables"] if item else [])
+                    ([f"read round {previous.number}'s features and segments"] if previous else [])
+                    + ([f"load round {item.number}'s raw lines"] if item else [])
                 )
                 with self.step(f"{engine}: {label}"):
-                    rows = target.move(
+                    tables = target.move(
                         item.tables if item else [],
-                        FEATURE_MART if previous else None,
+                        [FEATURE_MART, ASSIGNMENTS] if previous else [],
                         folder / f"move{item.number if item else 'last'}",
                     )
-                if previous is not None and rows is not None:
-                    self.compare_round(engine, previous, rows)
+                if previous is not None:
+                    self.compare_round(engine, previous, tables)
                 if item is not None:
-                    self.dbt(
-                        engine,
-                        item.number,
-                        build_args(item.number, python_models),
-                        target.env,
-                        folder,
-                    )
+                    self.fit_model(engine, item.number, target.env, folder)
+                    args = build_args(item.number, self.fit_inputs())
+                    self.dbt(engine, item.number, args, target.env, folder)
                 previous = item
 
-    def compare_round(self, engine: str, item: Round, rows: Rows) -> None:
-        comparison = compare(FEATURE_MART, item.features, rows, FEATURE_KEY)
-        self.report.comparisons.setdefault(engine, []).append(comparison)
-        self.echo(f"    {engine} round {item.number}: {comparison.summary()}")
+    def fit_model(self, engine: str, number: int, env: dict[str, str], folder: Path) -> None:
+        """``segmentation fit-model``: the features built by dbt, the model fitted beside it."""
+        command = [
+            str(Path(sys.executable).with_name("segmentation")),
+            "fit-model",
+            "--target",
+            engine,
+            "--build-inputs",
+            *(["--unit-tests"] if number == 1 else []),
+            "--project-dir",
+            str(self.settings.project),
+        ]
+        self.command(
+            f"{engine} round {number}: segmentation fit-model",
+            command,
+            {
+                **env,
+                "DBT_TARGET_PATH": str(folder / "target"),
+                "DBT_LOG_PATH": str(folder / "logs"),
+            },
+            folder / f"fit-model-{number}.log",
+        )
+
+    def fit_inputs(self) -> tuple[str, ...]:
+        """What the fit reads that dbt builds before it (DuckDB's manifest: the same project)."""
+        manifest = self.settings.workdir / "duckdb" / "target" / "manifest.json"
+        return plan_from_manifest(read_manifest(manifest)).upstream_inputs
+
+    def compare_round(self, engine: str, item: Round, tables: dict[str, Rows]) -> None:
+        features = compare(FEATURE_MART, item.features, tables[FEATURE_MART], FEATURE_KEY)
+        segments = segment_agreement(item.segments, tables[ASSIGNMENTS])
+        for comparison in (features, segments):
+            self.report.comparisons.setdefault(engine, []).append((item.number, comparison))
+            self.echo(f"    {engine} round {item.number}: {comparison.summary()}")
+        self.echo(f"    {engine} round {item.number}: {agreement_line(segments)}")
 
     @contextlib.contextmanager
     def open_engine(self, engine: str, folder: Path) -> Iterator[EngineTarget]:
@@ -381,9 +401,9 @@ class EngineTarget:
     env: dict[str, str]
 
     def move(
-        self, load: Sequence[transfer.TableCopy], read: str | None, scratch: Path
-    ) -> Rows | None:
-        """Read the table ``read`` (when given), then load the tables ``load``."""
+        self, load: Sequence[transfer.TableCopy], read: Sequence[str], scratch: Path
+    ) -> dict[str, Rows]:
+        """Read the tables ``read``, then load the tables ``load``."""
         raise NotImplementedError
 
 
@@ -393,12 +413,12 @@ class PostgresTarget(EngineTarget):
         self.env = server.dbt_env()
 
     def move(
-        self, load: Sequence[transfer.TableCopy], read: str | None, scratch: Path
-    ) -> Rows | None:
-        rows = postgres.read_rows(self.server, read) if read else None
+        self, load: Sequence[transfer.TableCopy], read: Sequence[str], scratch: Path
+    ) -> dict[str, Rows]:
+        tables = {name: postgres.read_rows(self.server, name) for name in read}
         if load:
             postgres.load_tables(self.server, load)
-        return rows
+        return tables
 
 
 class SparkTarget(EngineTarget):
@@ -408,26 +428,27 @@ class SparkTarget(EngineTarget):
         self.env = spark.process_env(warehouse)
 
     def move(
-        self, load: Sequence[transfer.TableCopy], read: str | None, scratch: Path
-    ) -> Rows | None:
+        self, load: Sequence[transfer.TableCopy], read: Sequence[str], scratch: Path
+    ) -> dict[str, Rows]:
         """One Spark process (the metastore admits one at a time) for both directions."""
         scratch.mkdir(parents=True, exist_ok=True)
         manifest = None
         if load:
             manifest = scratch / "tables.json"
             transfer.write_manifest(load, manifest)
-        dumps = [(read, scratch / read)] if read else []
+        dumps = [(name, scratch / name) for name in read]
         self.harness.processes.run(
             spark.mover_command(self.warehouse, manifest, dumps),
             {**os.environ, **self.env},
             scratch / "spark-io.log",
             self.harness.settings.project,
         )
-        if not read:
-            return None
+        tables = {}
         with duckdb.connect() as con:
-            cursor = con.execute(f"select * from read_parquet('{scratch / read}/*.parquet')")
-            return Rows.from_cursor(cursor.description, cursor.fetchall())
+            for name, path in dumps:
+                cursor = con.execute(f"select * from read_parquet('{path}/*.parquet')")
+                tables[name] = Rows.from_cursor(cursor.description, cursor.fetchall())
+        return tables
 
 
 class Processes:
@@ -504,15 +525,37 @@ def tail(log: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join(kept[-lines:])
 
 
-def build_args(number: int, python_models: Sequence[str]) -> list[str]:
-    """``dbt build`` of everything but the Python models, on an engine that cannot run them:
-    every data test too, those on the Python models' (loaded) tables included, which
-    ``--indirect-selection empty`` keeps when their models are left out."""
-    args = ["build", "--exclude", *python_models, "--indirect-selection", "empty"]
+def build_args(number: int, inputs: Sequence[str]) -> list[str]:
+    """``dbt build`` on an engine that cannot run Python models, after the fit: everything the
+    fit's ``--build-inputs`` did not build (the Python models' nodes only check the fit's
+    tables, materialization ``fit_model_table``) and every data test it did not run."""
+    args = build_rest_args(inputs)
     if number > 1:
         # unit tests check the SQL on fixed rows, not the data: once per engine is enough
         args += ["--exclude-resource-type", "unit_test"]
     return args
+
+
+def read_rows(con: duckdb.DuckDBPyConnection, query: str) -> Rows:
+    cursor = con.execute(query)
+    return Rows.from_cursor(cursor.description, cursor.fetchall())
+
+
+def segment_agreement(reference: Rows, other: Rows) -> Comparison:
+    """Every customer's segment on the engine against DuckDB's (exact: ids are integers),
+    over the columns of ``reference`` (customer_id, segment_id)."""
+    positions = [other.columns.index(column) for column in reference.columns]
+    segments = Rows(
+        reference.columns, tuple(tuple(row[i] for i in positions) for row in other.rows)
+    )
+    return compare(ASSIGNMENTS, reference, segments, FEATURE_KEY, tolerance=0.0)
+
+
+def agreement_line(segments: Comparison) -> str:
+    """How many customers got DuckDB's segment on the engine, out of DuckDB's customers."""
+    differing = segments.value_differences.get("segment_id", 0) + len(segments.missing_keys)
+    same = segments.reference_rows - differing
+    return f"{same} of {segments.reference_rows} customers in the same segment as on DuckDB"
 
 
 def append_next_day(database: Path) -> int:

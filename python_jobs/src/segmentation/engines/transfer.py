@@ -3,8 +3,8 @@
 A table travels as a Parquet file written by DuckDB, with its column types (DuckDB's names) kept
 beside it; each engine's loader creates the table with :func:`engine_type` of every column and
 appends or replaces the rows. Used for the raw log (the input contract, as a user's warehouse
-would already hold it) and for the tables of the Python models that these engines cannot run
-(:func:`python_model_tables`).
+would already hold it); the model's tables are made on each engine by ``segmentation
+fit-model`` (:mod:`segmentation.warehouse_fit`).
 """
 
 from __future__ import annotations
@@ -125,16 +125,6 @@ def schema_tables_of(con: duckdb.DuckDBPyConnection, schema: str) -> list[tuple[
         [schema],
     ).fetchall()
     return [(schema, str(row[0])) for row in rows]
-
-
-def python_model_tables(manifest_path: Path) -> list[tuple[str, str]]:
-    """(schema, table) of every Python model of the project, from a dbt manifest."""
-    manifest = json.loads(manifest_path.read_text())
-    return sorted(
-        (str(node["schema"]), str(node["alias"] or node["name"]))
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node.get("language") == "python"
-    )
 
 
 def write_manifest(tables: Sequence[TableCopy], path: Path) -> None:

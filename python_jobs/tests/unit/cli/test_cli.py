@@ -17,7 +17,7 @@ try:
     main([{job!r}, "--help"])
 except SystemExit:
     pass
-print(",".join(name for name, (module, _) in JOBS.items() if module in sys.modules))
+print(",".join(name for name, (spec, _) in JOBS.items() if spec.split(":")[0] in sys.modules))
 """
 
 

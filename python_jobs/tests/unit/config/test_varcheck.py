@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO_ROOT
 
-from segmentation.cli import check_vars as check_vars_job
+from segmentation.cli import checks
 from segmentation.config import varcheck
 from segmentation.config.segmentation import SegmentationSettings, SettingsError
 from segmentation.errors import JobError
@@ -148,13 +148,13 @@ def test_paths_are_confined_to_the_configured_folders(tmp_path: Path) -> None:
 
 def test_check_vars_job(capsys: pytest.CaptureFixture) -> None:
     ok = argparse.Namespace(vars="{as_of_date: 2011-06-01}", project_dir=REPO_ROOT)
-    assert check_vars_job.run(ok) == 0
+    assert checks.run_vars(ok) == 0
     assert "dbt vars OK" in capsys.readouterr().out
     bad = argparse.Namespace(
         vars=f'{{as_of_date: "{INJECTION}", rfm_score_bins: 12}}', project_dir=REPO_ROOT
     )
     with pytest.raises(JobError) as raised:
-        check_vars_job.run(bad)
+        checks.run_vars(bad)
     message = str(raised.value)
     assert message.startswith("2 dbt vars are not valid")
     assert "as_of_date" in message and "rfm_score_bins" in message

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import json
 import socket
 from pathlib import Path
 
@@ -108,28 +107,6 @@ def test_a_table_travels_as_parquet_with_its_types(tmp_path: Path) -> None:
     assert transfer.create_table_sql(copy, "spark") == (
         "create table ml.m (name string, value double, n bigint, day date) using parquet"
     )
-
-
-def test_python_models_are_read_from_the_manifest(tmp_path: Path) -> None:
-    nodes = {
-        "model.p.ml_segment_model": {
-            "resource_type": "model",
-            "language": "python",
-            "schema": "ml",
-            "name": "ml_segment_model",
-            "alias": "ml_segment_model",
-        },
-        "model.p.fct_customer_features": {
-            "resource_type": "model",
-            "language": "sql",
-            "schema": "marts",
-            "name": "fct_customer_features",
-            "alias": "fct_customer_features",
-        },
-    }
-    manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"nodes": nodes}))
-    assert transfer.python_model_tables(manifest) == [("ml", "ml_segment_model")]
 
 
 def test_the_next_day_repeats_the_last_day_one_day_later_under_new_ids(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation.cli import check_lock as check_lock_job
+from segmentation.cli import checks
 from segmentation.errors import JobError
 from segmentation.io import locks
 
@@ -109,11 +109,11 @@ def test_missing_file_has_no_holders(tmp_path: Path) -> None:
 
 def test_check_lock_job_exit_codes(database: Path, capsys: pytest.CaptureFixture) -> None:
     args = argparse.Namespace(database=database)
-    assert check_lock_job.run(args) == 0
+    assert checks.run_lock(args) == 0
     assert "no other process holds it" in capsys.readouterr().out
     with holding(database, "read") as process, pytest.raises(JobError) as raised:
-        check_lock_job.run(args)
+        checks.run_lock(args)
     assert f"PID {process.pid}" in str(raised.value)
     assert "dbt build cannot write to it" in str(raised.value)
     missing = argparse.Namespace(database=database.parent / "none.duckdb")
-    assert check_lock_job.run(missing) == 0
+    assert checks.run_lock(missing) == 0
