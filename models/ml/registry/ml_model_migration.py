@@ -10,5 +10,4 @@ from segmentation.registry.tables import model_migration
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return model_migration(to_pandas(dbt.ref("ml_registry_runs")))
