@@ -54,7 +54,8 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema and every table the dbt sources read, if they are missing: the
-    input contract (the optional inputs included) plus the loaders' bookkeeping (load log, rejected rows, input capabilities)."""
+    input contract (the optional inputs included) plus the loaders' bookkeeping (load log,
+    rejected rows, input capabilities)."""
     # imported here: the loading package itself builds on this module
     from segmentation.loading.log import ensure_load_tables
 
