@@ -405,7 +405,7 @@ def _event_rows_sql(staged: StagedTable, fields: dict[str, str], mapping: Source
     fmt = (
         f" with format {mapping.date_format}"
         if mapping.date_format
-        else " (ISO, e.g. 2024-01-31 09:15:00; else give --date-format)"
+        else " (ISO, e.g. 2024-01-31 09:15:00; else state date_format in the mapping)"
     )
     return f"""
         create temp table {ROWS_TABLE} as
