@@ -20,3 +20,31 @@
         {'feature': 'q4_revenue_share', 'stem': 'q4_revenue_share'},
     ]) }}
 {%- endmacro %}
+
+{% macro engagement_event_kinds() -%}
+    {#- Event kinds counted per customer in fct_customer_engagement, each with its count column
+        (python_jobs/src/segmentation/io/contract.py ENGAGEMENT_KINDS, plus other). -#}
+    {{ return({
+        'session': 'session_count',
+        'view': 'view_count',
+        'cart': 'cart_count',
+        'email_sent': 'email_sent_count',
+        'email_opened': 'email_opened_count',
+        'email_clicked': 'email_clicked_count',
+        'other': 'other_event_count',
+    }) }}
+{%- endmacro %}
+
+{% macro engagement_profile_features() -%}
+    {#- The engagement features profiled per segment (fct_segment_engagement_profiles), in the
+        order of ENGAGEMENT_FEATURES in python_jobs/src/segmentation/describe/engagement.py. -#}
+    {{ return([
+        'days_since_last_visit',
+        'sessions_per_month',
+        'views_per_order',
+        'cart_to_order_rate',
+        'email_open_rate',
+        'email_click_rate',
+        'orders_after_email_click_share',
+    ]) }}
+{%- endmacro %}
