@@ -48,3 +48,13 @@
         'orders_after_email_click_share',
     ]) }}
 {%- endmacro %}
+
+{% macro engagement_defines_segments() -%}
+    {#- True when the var engagement_feature_role is `define`: fct_customer_features then carries
+        the engagement features, so segmentation.features may list them. Default `describe`. -#}
+    {%- set role = var('engagement_feature_role', 'describe') | string | trim -%}
+    {%- if role not in ('describe', 'define') -%}
+        {{ exceptions.raise_compiler_error("var 'engagement_feature_role' must be describe or define; got '" ~ role ~ "'") }}
+    {%- endif -%}
+    {{ return(role == 'define') }}
+{%- endmacro %}

@@ -76,7 +76,7 @@ final as (
         attribute_value,
         attribute_number,
         case
-            when attribute_type = 'numeric' and distinct_values > {{ var('attribute_max_numeric_categories', 12) }}
+            when attribute_type = 'numeric' and distinct_values > {{ var('attribute_max_numeric_categories') }}
                 then 'quartile ' || cast(quartile as {{ dbt.type_string() }})
             else attribute_value
         end as attribute_category,
