@@ -1,7 +1,8 @@
 {#- Engagement as of the features' as-of date: events before it, orders as fct_customer_features
     counts them (kept orders, int_customer_order_stats). A customer without any event has null
     features (not covered), never zeros; a covered customer without, say, email sends has null
-    email rates. Intermediate, so fct_customer_features can take the features in when the var
+    email rates. Without any engagement event at all (the input is absent) the table is empty.
+    Intermediate, so fct_customer_features can take the features in when the var
     engagement_feature_role is define; the mart is fct_customer_engagement. -#}
 {{ config(materialized='table') }}
 
@@ -23,6 +24,8 @@ features as (
         order_stats.frequency_orders
     from order_stats
     cross join bounds
+    -- no engagement input, no rows (rather than every customer uncovered)
+    where exists (select 1 from {{ ref('stg_shop__engagement_events') }})
 ),
 
 events as (

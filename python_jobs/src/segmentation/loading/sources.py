@@ -301,6 +301,14 @@ def _timestamp(text: str, date_format: str | None) -> str:
     return f"try_cast({text} as timestamp)"
 
 
+def _known(text: str, mapping: SourceMapping) -> str:
+    """A value with the mapping's missing values (e.g. ``Unknown``) as null."""
+    if not mapping.missing_values:
+        return text
+    missing = ", ".join(quote_literal(v) for v in mapping.missing_values)
+    return f"case when {text} in ({missing}) then null else {text} end"
+
+
 def _attribute_types(
     con: duckdb.DuckDBPyConnection,
     staged: StagedTable,
@@ -309,17 +317,14 @@ def _attribute_types(
 ) -> dict[str, str]:
     """Attribute column -> numeric or categorical: as the mapping says, else numeric when every
     value that is not missing reads as a number."""
-    missing = ", ".join(quote_literal(v) for v in mapping.missing_values) or "null"
     types: dict[str, str] = {}
     for column, name in attributes.items():
         if name in mapping.numeric or name in mapping.categorical:
             types[column] = NUMERIC if name in mapping.numeric else CATEGORICAL
             continue
-        value = _text(column)
+        value = _known(_text(column), mapping)
         values, numbers = con.execute(
-            f"select count({value}) filter (where {value} not in ({missing})), "
-            f"count(try_cast({value} as double)) filter (where {value} not in ({missing})) "
-            f"from {staged.table}"
+            f"select count({value}), count(try_cast({value} as double)) from {staged.table}"
         ).fetchall()[0]
         types[column] = NUMERIC if values and values == numbers else CATEGORICAL
     return types
@@ -334,12 +339,8 @@ def _attribute_rows_sql(
 ) -> str:
     """The staged file with one checked row per line: customer, as-of date, each attribute's
     value (missing values as null) and the reason a line is rejected (null: loaded)."""
-    missing = ", ".join(quote_literal(v) for v in mapping.missing_values) or "null"
     types = _attribute_types(con, staged, attributes, mapping)
-    values = ",\n".join(
-        f"case when {_text(c)} in ({missing}) then null else {_text(c)} end as a{i}"
-        for i, c in enumerate(attributes)
-    )
+    values = ",\n".join(f"{_known(_text(c), mapping)} as a{i}" for i, c in enumerate(attributes))
     as_of = _text(fields["as_of_date"]) if "as_of_date" in fields else "null"
     not_numbers = [
         f"when a{i} is not null and try_cast(a{i} as double) is null then "
