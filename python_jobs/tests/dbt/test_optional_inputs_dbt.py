@@ -8,11 +8,14 @@ up in the profiles; the persona claims about the inputs hold (their dbt test run
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import REPO_ROOT, query_frame, run_dbt
+from helpers import REPO_ROOT, dbt_vars, fast_segmentation, fast_vars, query_frame, run_dbt
 
+from segmentation.config.segmentation import DEFAULTS
 from segmentation.describe.engagement import ENGAGEMENT_FEATURES
 from segmentation.io.warehouse import connect
 from segmentation.loading.sources import SourceOptions, load_source
@@ -20,6 +23,7 @@ from segmentation.loading.sources import SourceOptions, load_source
 pytestmark = pytest.mark.dbt
 
 EMAIL_ATTRIBUTION_DAYS = 3  # the var's default (dbt_project.yml)
+DEFAULT_FEATURES = list(DEFAULTS["features"])
 
 
 def _expected_engagement(database) -> pd.DataFrame:
@@ -205,3 +209,36 @@ def test_a_grocer_loyalty_file_appears_in_the_profiles(demo_copy, tmp_path) -> N
     assert "Unknown" not in set(
         profiles.loc[profiles["attribute_name"] == "home_ownership", "attribute_category"]
     )
+
+
+def test_engagement_features_define_segments_when_the_role_says_so(demo_copy) -> None:
+    """Opt-in: with engagement_feature_role define, listed engagement features are model inputs
+    (with an explicit imputation rule) and the roles table says the var made them define."""
+    features = [*DEFAULT_FEATURES, "email_open_rate", "sessions_per_month"]
+    variables = fast_vars(
+        engagement_feature_role="define",
+        segmentation={
+            **fast_segmentation(),
+            "features": features,
+            "imputation": {
+                "mean_days_between_orders": "recency_days",
+                "email_open_rate": 0,
+                "sessions_per_month": 0,
+            },
+        },
+    )
+    run_dbt(
+        ["build", "--exclude-resource-type", "unit_test", *dbt_vars(variables)],
+        demo_copy.database,
+        demo_copy.work,
+    )
+    model = query_frame(demo_copy.database, "select features_used from ml.ml_segment_model")
+    assert "email_open_rate" in json.loads(model["features_used"][0])
+    roles = query_frame(
+        demo_copy.database,
+        "select feature_name, feature_role, role_reason from ml.ml_feature_roles",
+    ).set_index("feature_name")
+    assert roles.loc["email_open_rate", "feature_role"] == "defining"
+    assert "set by the var segmentation.features" in roles.loc["email_open_rate", "role_reason"]
+    # an engagement feature the var does not list still only describes
+    assert roles.loc["email_click_rate", "feature_role"] == "describing"

@@ -13,10 +13,9 @@ import math
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from segmentation.charts.profiles import LIFT_LOG2_LIMIT
+from segmentation.charts.profiles import lift_heatmap
 from segmentation.charts.source import ChartSkipped, ChartSource, segment_names
 from segmentation.charts.style import colour_segment_ticks, new_figure, segment_label, set_titles
 from segmentation.describe.engagement import ENGAGEMENT_LABELS
@@ -48,7 +47,6 @@ def engagement_lifts(source: ChartSource) -> Figure:
     order = [f for f in frame.sort_values("feature_position")["feature_name"].unique()]
     lift, coverage = lift[order], coverage[order].astype(float)
     means = frame.drop_duplicates("feature_name").set_index("feature_name")["population_mean"]
-    log_lift = np.log2(lift.clip(lower=2**-8)).clip(-LIFT_LOG2_LIMIT, LIFT_LOG2_LIMIT)
     annotations = [
         [_cell(lift.iloc[i, j], coverage.iloc[i, j]) for j in range(lift.shape[1])]
         for i in range(lift.shape[0])
@@ -57,26 +55,8 @@ def engagement_lifts(source: ChartSource) -> Figure:
     sizes = frame.drop_duplicates("segment_id").set_index("segment_id")["segment_customers"]
     rows = [f"{segment_label(s, names.get(int(s)))} (n = {int(sizes[s]):,})" for s in lift.index]
     columns = [f"{ENGAGEMENT_LABELS.get(f, f)}\nall: {_short(means[f])}" for f in lift.columns]
-    figure, ax = new_figure(max(10.0, 1.5 * len(columns) + 4), max(4.5, 0.6 * len(rows) + 3.2))
-    sns.heatmap(
-        log_lift,
-        ax=ax,
-        cmap="RdBu_r",
-        norm=TwoSlopeNorm(vcenter=0, vmin=-LIFT_LOG2_LIMIT, vmax=LIFT_LOG2_LIMIT),
-        annot=np.array(annotations, dtype=object),
-        fmt="",
-        annot_kws={"fontsize": 8},
-        linewidths=0.5,
-        linecolor="white",
-        cbar_kws={"label": "Lift: segment mean ÷ all-customer mean (log₂ scale)", "shrink": 0.8},
-        xticklabels=columns,
-        yticklabels=rows,
-    )
-    ticks = np.arange(-LIFT_LOG2_LIMIT, LIFT_LOG2_LIMIT + 1)
-    ax.collections[0].colorbar.set_ticks(ticks, labels=[f"×{2**t:g}" for t in ticks])
-    ax.set_xticklabels(ax.get_xticklabels(), rotation=35, ha="right", fontsize=8.5)
-    ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
-    colour_segment_ticks(ax.get_yticklabels(), lift.index)
+    size = (max(10.0, 1.5 * len(columns) + 4), max(4.5, 0.6 * len(rows) + 3.2))
+    figure, ax = lift_heatmap(lift, np.array(annotations, dtype=object), columns, rows, size)
     ax.set_xlabel("Engagement feature and its mean over all customers with a value")
     ax.set_ylabel("")
     set_titles(

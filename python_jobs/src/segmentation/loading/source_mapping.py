@@ -25,7 +25,6 @@ event type of its own name (``session``, ``view``, ``cart``, ``email_sent``, ``e
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any
 
 from segmentation.io.contract import ENGAGEMENT_KINDS, OTHER_EVENT_KIND
 from segmentation.loading.errors import LoadError
-from segmentation.loading.mapping import normalise_header
+from segmentation.loading.mapping import normalise_header, read_structured_file
 
 CUSTOMERS = "customers"
 ENGAGEMENT = "engagement"
@@ -94,18 +93,7 @@ def read_source_mapping(source_name: str, path: Path | None) -> SourceMapping:
         raise LoadError(f"unknown source {source_name!r}; expected one of {SOURCE_NAMES}")
     if path is None:
         return SourceMapping(source_name)
-    if not path.is_file():
-        raise LoadError(f"{path.as_posix()}: mapping file not found")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() == ".json":
-            content = json.loads(text)
-        else:
-            import yaml  # installed with dbt-core
-
-            content = yaml.safe_load(text)
-    except Exception as error:  # json and yaml raise unrelated types
-        raise LoadError(f"{path.as_posix()}: cannot read the mapping file: {error}") from error
+    content = read_structured_file(path)
     return mapping_from_dict(source_name, content, path.as_posix())
 
 
