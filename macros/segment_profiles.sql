@@ -58,3 +58,23 @@
     {%- endif -%}
     {{ return(role == 'define') }}
 {%- endmacro %}
+
+{% macro segment_engagement_values(assignments, engagement, with_position=false) -%}
+    {#- The engagement features of every segmented customer in long form (segment_id,
+        feature_name[, feature_position], feature_value): one select per feature of
+        engagement_profile_features() over the relations or CTEs `assignments` and
+        `engagement`, unioned. -#}
+    {%- for feature in engagement_profile_features() %}
+    select
+        {{ assignments }}.segment_id,
+        '{{ feature }}' as feature_name,
+        {%- if with_position %}
+        {{ loop.index }} as feature_position,
+        {%- endif %}
+        cast({{ engagement }}.{{ feature }} as {{ dbt.type_float() }}) as feature_value
+    from {{ assignments }}
+    inner join {{ engagement }}
+        on {{ assignments }}.customer_id = {{ engagement }}.customer_id
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}

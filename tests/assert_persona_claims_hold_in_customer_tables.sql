@@ -36,17 +36,11 @@ attributes as (
 ),
 
 engagement_values as (
-    {%- for feature in engagement_profile_features() %}
-    select
-        assignments.segment_id,
-        '{{ feature }}' as feature_name,
-        cast(engagement.{{ feature }} as {{ dbt.type_float() }}) as feature_value
-    from assignments
-    inner join engagement
-        on assignments.customer_id = engagement.customer_id
-    where engagement.{{ feature }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    select *
+    from (
+        {{ segment_engagement_values('assignments', 'engagement') }}
+    ) as unpivoted
+    where feature_value is not null
 ),
 
 engagement_recomputed as (

@@ -11,17 +11,7 @@ engagement as (
 ),
 
 customer_values as (
-    {%- for feature in engagement_profile_features() %}
-    select
-        assignments.segment_id,
-        '{{ feature }}' as feature_name,
-        {{ loop.index }} as feature_position,
-        cast(engagement.{{ feature }} as {{ dbt.type_float() }}) as feature_value
-    from assignments
-    inner join engagement
-        on assignments.customer_id = engagement.customer_id
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ segment_engagement_values('assignments', 'engagement', with_position=true) }}
 ),
 
 population as (
