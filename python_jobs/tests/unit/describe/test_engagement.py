@@ -3,6 +3,8 @@ they enter personas: only where they distinguish the segment, never without the 
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from helpers import REPO_ROOT
@@ -10,6 +12,7 @@ from helpers import REPO_ROOT
 from segmentation.describe.engagement import (
     CHANNEL_LIFT,
     EMAIL,
+    ENGAGEMENT_FEATURES,
     NEITHER,
     SITE,
     distinctive_categories,
@@ -17,6 +20,7 @@ from segmentation.describe.engagement import (
 )
 from segmentation.describe.persona_rules import read_rules
 from segmentation.describe.personas import OptionalProfiles, persona_claims, segment_personas
+from segmentation.io.contract import ENGAGEMENT_KINDS, OTHER_EVENT_KIND
 
 SEED = REPO_ROOT / "seeds" / "persona_rules.csv"
 
@@ -154,3 +158,13 @@ def test_personas_cite_channel_and_attributes_with_claims(rules) -> None:
     added = claims[claims["claim_source"].isin(["engagement", "attribute"])]
     assert sorted(added["feature_name"]) == ["age_band=65+", "email_click_rate", "household=couple"]
     assert (added["observed_value"] >= added["threshold"]).all()
+
+
+def test_sql_macros_list_the_same_engagement_features_and_kinds() -> None:
+    """The SQL profiles (macros/segment_profiles.sql) and the personas read the same features,
+    and the SQL counts every kind the loader can write."""
+    text = (REPO_ROOT / "macros" / "segment_profiles.sql").read_text()
+    features = text.split("macro engagement_profile_features")[1].split("endmacro")[0]
+    assert tuple(re.findall(r"'(\w+)',", features)) == ENGAGEMENT_FEATURES
+    kinds = text.split("macro engagement_event_kinds")[1].split("endmacro")[0]
+    assert tuple(re.findall(r"'(\w+)': '\w+'", kinds)) == (*ENGAGEMENT_KINDS, OTHER_EVENT_KIND)
