@@ -23,7 +23,9 @@ import duckdb
 
 from segmentation.io.contract import (
     ARCHETYPES_TABLE,
+    CUSTOMER_ATTRIBUTES_TABLE,
     DEMO_SOURCE_PREFIX,
+    ENGAGEMENT_EVENTS_TABLE,
     TRANSACTION_COLUMNS,
     TRANSACTIONS_TABLE,
 )
@@ -226,17 +228,22 @@ def _user_mapping(settings: MappingSettings | None, options: LoadOptions) -> Col
 
 
 def _remove_demo_rows(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
-    """Delete generated demo rows (and their planted archetypes): real data replaces them."""
+    """Delete generated demo rows (and their planted archetypes): real data replaces them.
+
+    The demo's optional inputs (attributes, engagement) go too: they describe demo customers,
+    whose ids may well be real customers' ids.
+    """
     demo_rows = con.execute(
         f"select count(*) from {qualified(TRANSACTIONS_TABLE)} where starts_with(source_file, ?)",
         [DEMO_SOURCE_PREFIX],
     ).fetchall()[0][0]
     if not demo_rows:
         return
-    con.execute(
-        f"delete from {qualified(TRANSACTIONS_TABLE)} where starts_with(source_file, ?)",
-        [DEMO_SOURCE_PREFIX],
-    )
+    for table in (TRANSACTIONS_TABLE, CUSTOMER_ATTRIBUTES_TABLE, ENGAGEMENT_EVENTS_TABLE):
+        con.execute(
+            f"delete from {qualified(table)} where starts_with(source_file, ?)",
+            [DEMO_SOURCE_PREFIX],
+        )
     con.execute(f"delete from {qualified(ARCHETYPES_TABLE)}")
     report.notes.append(f"removed {demo_rows:,} demo rows: your data replaces the demo data")
 
