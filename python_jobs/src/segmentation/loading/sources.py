@@ -43,7 +43,7 @@ from segmentation.io.contract import (
 )
 from segmentation.io.warehouse import ensure_raw_tables
 from segmentation.loading.errors import LoadError
-from segmentation.loading.formats import SourceFile, discover_files, inspect_file
+from segmentation.loading.formats import FileFacts, SourceFile, discover_files, inspect_file
 from segmentation.loading.log import REJECTED_ROWS_TABLE, drop_work_tables, reason_summary
 from segmentation.loading.reading import (
     StagedTable,
@@ -159,8 +159,8 @@ def _plan(
     mapping: SourceMapping,
     options: SourceOptions,
     report: SourceReport,
-) -> list[tuple[SourceFile, str, int]]:
-    """The files to load with their checksums and sizes; skip the loaded, retire the changed."""
+) -> list[tuple[SourceFile, FileFacts]]:
+    """The files to load with what their bytes say; skip the loaded, retire the changed."""
     logged = dict(
         con.execute(
             f"select file_path, any_value(checksum) from {RAW_SCHEMA}.{SOURCE_LOAD_LOG_TABLE} "
@@ -168,7 +168,7 @@ def _plan(
             [options.source_name],
         ).fetchall()
     )
-    planned: list[tuple[SourceFile, str, int]] = []
+    planned: list[tuple[SourceFile, FileFacts]] = []
     changed: list[str] = []
     seen: dict[str, str] = {}
     for source in files:
@@ -186,7 +186,7 @@ def _plan(
         if previous is not None:
             changed.append(source.name)
         seen[facts.checksum] = source.name
-        planned.append((source, facts.checksum, facts.size))
+        planned.append((source, facts))
     if changed and not options.replace_changed:
         raise LoadError(
             f"{len(changed)} file(s) changed since they were loaded: {', '.join(changed[:5])}. "
@@ -219,13 +219,13 @@ def _retire(con: duckdb.DuckDBPyConnection, source_name: str, file_path: str) ->
 def _stage(
     con: duckdb.DuckDBPyConnection,
     source: SourceFile,
+    facts: FileFacts,
     number: int,
     mapping: SourceMapping,
     workdir: Path,
 ) -> list[StagedTable]:
     table = f"_source_raw_{number}"
     if source.container == "csv":
-        facts = inspect_file(source, mapping.encoding)
         return [stage_csv(con, source, facts, table, mapping.delimiter, workdir, number)]
     if source.container == "parquet":
         return [stage_parquet(con, source, table)]
@@ -234,16 +234,16 @@ def _stage(
 
 def _load_file(
     con: duckdb.DuckDBPyConnection,
-    source: tuple[SourceFile, str, int],
+    source: tuple[SourceFile, FileFacts],
     number: int,
     mapping: SourceMapping,
     workdir: Path,
     report: SourceReport,
 ) -> None:
     """Stage, check and write one file (every sheet of a workbook)."""
-    file, checksum, size = source
+    file, facts = source
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    for staged in _stage(con, file, number, mapping, workdir):
+    for staged in _stage(con, file, facts, number, mapping, workdir):
         fields, attributes = resolve_source_columns(mapping, staged.columns, staged.source_file)
         con.execute(f"drop table if exists {ROWS_TABLE}")
         if mapping.source_name == CUSTOMERS:
@@ -272,8 +272,8 @@ def _load_file(
             mapping.source_name,
             staged.source_file,
             file.name,
-            checksum,
-            size,
+            facts.checksum,
+            facts.size,
             staged.rows_read,
             loaded,
             rejected,
