@@ -36,7 +36,6 @@ from segmentation.io.contract import (
     DEMO_SOURCE_PREFIX,
     ENGAGEMENT_EVENT_COLUMNS,
     ENGAGEMENT_EVENTS_TABLE,
-    OTHER_EVENT_KIND,
     RAW_SCHEMA,
     SOURCE_LOAD_LOG_COLUMNS,
     SOURCE_LOAD_LOG_TABLE,
@@ -510,6 +509,3 @@ def _write_events(con: duckdb.DuckDBPyConnection, source_file: str) -> None:
         f"from {ROWS_TABLE} where reason is null",
         [source_file],
     )
-
-
-__all__ = ["OTHER_EVENT_KIND", "SourceOptions", "SourceReport", "load_source"]
