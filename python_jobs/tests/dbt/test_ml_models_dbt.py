@@ -61,6 +61,20 @@ def test_empty_features_build_typed_empty_tables(tmp_path: Path) -> None:
         con.execute("create schema marts")
         con.register("features", features.iloc[:0])
         con.execute("create table marts.fct_customer_features as select * from features")
+        # the personas and roles also read the (here empty) profiles of the optional inputs
+        con.execute(
+            "create table marts.fct_segment_engagement_profiles (segment_id bigint, "
+            "feature_name varchar, feature_position bigint, segment_customers bigint, "
+            "customers_with_value bigint, coverage double, population_coverage double, "
+            "segment_mean double, population_mean double, lift double)"
+        )
+        con.execute(
+            "create table marts.fct_segment_attribute_profiles (segment_id bigint, "
+            "attribute_name varchar, attribute_type varchar, attribute_category varchar, "
+            "segment_customers bigint, customers_with_attribute bigint, "
+            "category_customers bigint, coverage double, population_coverage double, "
+            "category_share double, population_share double, lift double)"
+        )
     # the persona models (models/ml/personas) also read the seed persona_rules
     run_dbt(["build", "--select", "models/ml", "persona_rules"], database, tmp_path)
     con = duckdb.connect(str(database), read_only=True)

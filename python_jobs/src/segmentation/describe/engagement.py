@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from segmentation.config.segmentation import ENGAGEMENT_FEATURE_COLUMNS
+
 # An engagement feature distinguishes a segment at this lift (or below its inverse).
 CHANNEL_LIFT = 1.25
 # Share of the segment with a value before a feature or attribute may speak for it.
@@ -44,15 +46,7 @@ EMAIL_FEATURES: tuple[str, ...] = (
 )
 SITE_FEATURES: tuple[str, ...] = ("sessions_per_month",)
 # Profiled engagement features (the order of the dbt macro engagement_profile_features).
-ENGAGEMENT_FEATURES: tuple[str, ...] = (
-    "days_since_last_visit",
-    "sessions_per_month",
-    "views_per_order",
-    "cart_to_order_rate",
-    "email_open_rate",
-    "email_click_rate",
-    "orders_after_email_click_share",
-)
+ENGAGEMENT_FEATURES: tuple[str, ...] = ENGAGEMENT_FEATURE_COLUMNS
 ENGAGEMENT_LABELS: dict[str, str] = {
     "days_since_last_visit": "days since the last visit",
     "sessions_per_month": "site visits per month",
