@@ -12,6 +12,7 @@ from helpers import actionable_segment_problems, dbt_vars, run_dbt, venv_executa
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation.benchmark.synthetic import synthetic_customer_features
+from segmentation.describe.engagement import ENGAGEMENT_FEATURES
 
 # A --vars override of one key: the rest of the segmentation var keeps its defaults.
 OVERRIDE = {"segmentation": {"dbscan": {"min_samples": [12]}}}
@@ -74,6 +75,14 @@ def test_empty_features_build_typed_empty_tables(tmp_path: Path) -> None:
             "segment_customers bigint, customers_with_attribute bigint, "
             "category_customers bigint, coverage double, population_coverage double, "
             "category_share double, population_share double, lift double)"
+        )
+        # and the persona claims test recomputes claims about them from these
+        features = ", ".join(f"{name} double" for name in ENGAGEMENT_FEATURES)
+        con.execute(f"create table marts.fct_customer_engagement (customer_id varchar, {features})")
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_customer_attributes_current (customer_id varchar, "
+            "attribute_name varchar, attribute_category varchar)"
         )
     # the persona models (models/ml/personas) also read the seed persona_rules
     run_dbt(["build", "--select", "models/ml", "persona_rules"], database, tmp_path)
