@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -39,6 +41,7 @@ from segmentation.loading import (
 from segmentation.loading.source_mapping import SOURCE_NAMES
 from segmentation.loading.sources import SourceOptions, SourceReport, load_source
 
+Report = TypeVar("Report", LoadReport, SourceReport)
 LOG_SOURCE = "log"
 # Options of the log only: an optional input states its columns in --mapping.
 LOG_ONLY_OPTIONS: tuple[str, ...] = ("format", "column", "date_format", "encoding", "delimiter")
@@ -120,16 +123,24 @@ def run(args: argparse.Namespace) -> int:
             replace_demo=args.replace_demo,
             show_progress=not args.no_progress,
         )
-        database = args.database or database_path()
+    except LoadError as error:
+        raise JobError(f"{error} (nothing was loaded)") from error
+    database = args.database or database_path()
+    report = _load_into(database, lambda con: load_path(con, args.path, options))
+    print(format_report(report, database))
+    return 0
+
+
+def _load_into(database: Path, load: Callable[[duckdb.DuckDBPyConnection], Report]) -> Report:
+    """Run ``load`` on the opened warehouse; a LoadError becomes a JobError."""
+    try:
         con = _open(database)
         try:
-            report = load_path(con, args.path, options)
+            return load(con)
         finally:
             con.close()
     except LoadError as error:
         raise JobError(f"{error} (nothing was loaded)") from error
-    print(format_report(report, database))
-    return 0
 
 
 def _run_source(args: argparse.Namespace) -> int:
@@ -142,14 +153,7 @@ def _run_source(args: argparse.Namespace) -> int:
         )
     options = SourceOptions(args.source, args.mapping, args.replace_changed)
     database = args.database or database_path()
-    try:
-        con = _open(database)
-        try:
-            report = load_source(con, args.path, options)
-        finally:
-            con.close()
-    except LoadError as error:
-        raise JobError(f"{error} (nothing was loaded)") from error
+    report = _load_into(database, lambda con: load_source(con, args.path, options))
     print(format_source_report(report, database))
     return 0
 
