@@ -1,4 +1,5 @@
-"""Every customer feature's role in the kept model (defining or describing) and why.
+"""Every customer feature's role in the kept model (defining or describing) and why, with the
+engagement features and customer attributes when those optional inputs are loaded.
 
 Logic: python_jobs/src/segmentation/describe/roles.py.
 """
@@ -10,4 +11,8 @@ from segmentation.io.dbt_io import to_pandas
 def model(dbt, session):
     features = to_pandas(dbt.ref("fct_customer_features"))
     defining, used, version = kept_model_roles(to_pandas(dbt.ref("ml_segment_model")))
-    return feature_roles(features, defining, used, version)
+    optional = (
+        to_pandas(dbt.ref("fct_segment_engagement_profiles")),
+        to_pandas(dbt.ref("fct_segment_attribute_profiles")),
+    )
+    return feature_roles(features, defining, used, version, optional)
