@@ -62,27 +62,14 @@ def test_empty_features_build_typed_empty_tables(tmp_path: Path) -> None:
         con.execute("create schema marts")
         con.register("features", features.iloc[:0])
         con.execute("create table marts.fct_customer_features as select * from features")
-        # the personas and roles also read the (here empty) profiles of the optional inputs
-        con.execute(
-            "create table marts.fct_segment_engagement_profiles (segment_id bigint, "
-            "feature_name varchar, feature_position bigint, segment_customers bigint, "
-            "customers_with_value bigint, coverage double, population_coverage double, "
-            "segment_mean double, population_mean double, lift double)"
-        )
-        con.execute(
-            "create table marts.fct_segment_attribute_profiles (segment_id bigint, "
-            "attribute_name varchar, attribute_type varchar, attribute_category varchar, "
-            "segment_customers bigint, customers_with_attribute bigint, "
-            "category_customers bigint, coverage double, population_coverage double, "
-            "category_share double, population_share double, lift double)"
-        )
-        # and the persona claims test recomputes claims about them from these
+        # the personas and roles profile the (here empty) optional inputs per segment, and the
+        # persona claims test recomputes claims about them from the same tables
         features = ", ".join(f"{name} double" for name in ENGAGEMENT_FEATURES)
         con.execute(f"create table marts.fct_customer_engagement (customer_id varchar, {features})")
         con.execute("create schema intermediate")
         con.execute(
             "create table intermediate.int_customer_attributes_current (customer_id varchar, "
-            "attribute_name varchar, attribute_category varchar)"
+            "attribute_name varchar, attribute_type varchar, attribute_category varchar)"
         )
     # the persona models (models/ml/personas) also read the seed persona_rules
     run_dbt(["build", "--select", "models/ml", "persona_rules"], database, tmp_path)

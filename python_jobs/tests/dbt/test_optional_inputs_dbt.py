@@ -17,6 +17,7 @@ from helpers import REPO_ROOT, dbt_vars, fast_segmentation, fast_vars, query_fra
 
 from segmentation.config.segmentation import DEFAULTS
 from segmentation.describe.engagement import ENGAGEMENT_FEATURES
+from segmentation.describe.segment_inputs import attribute_profiles, engagement_profiles
 from segmentation.io.warehouse import connect
 from segmentation.loading.sources import SourceOptions, load_source
 
@@ -242,3 +243,44 @@ def test_engagement_features_define_segments_when_the_role_says_so(demo_copy) ->
     assert "set by the var segmentation.features" in roles.loc["email_open_rate", "role_reason"]
     # an engagement feature the var does not list still only describes
     assert roles.loc["email_click_rate", "feature_role"] == "describing"
+
+
+def test_the_package_segment_profiles_equal_the_marts(demo_build) -> None:
+    """The personas, claims and feature roles compute the segment profiles in the package
+    (segmentation.describe.segment_inputs) from the per-customer tables; the SQL marts kept
+    for BI must hold the same figures."""
+    database = demo_build.database
+    assignments = query_frame(database, "select * from ml.ml_customer_assignments")
+    engagement = query_frame(database, "select * from marts.fct_customer_engagement")
+    attributes = query_frame(database, "select * from intermediate.int_customer_attributes_current")
+    pairs = [
+        (
+            engagement_profiles(assignments, engagement),
+            "marts.fct_segment_engagement_profiles",
+            ["segment_id", "feature_name"],
+        ),
+        (
+            attribute_profiles(assignments, attributes),
+            "marts.fct_segment_attribute_profiles",
+            ["segment_id", "attribute_name", "attribute_category"],
+        ),
+    ]
+    for computed, mart, keys in pairs:
+        built = query_frame(database, f"select * from {mart}")
+        assert len(built) > 0, mart
+        assert list(computed.columns) == list(built.columns), mart
+        computed = computed.sort_values(keys).reset_index(drop=True)
+        built = built.sort_values(keys).reset_index(drop=True)
+        for column in computed.columns:
+            if computed[column].dtype.kind in "if":
+                np.testing.assert_allclose(
+                    computed[column].astype(float),
+                    built[column].astype(float),
+                    rtol=1e-9,
+                    equal_nan=True,
+                    err_msg=f"{mart}.{column}",
+                )
+            else:
+                assert (
+                    computed[column].astype(str).tolist() == built[column].astype(str).tolist()
+                ), f"{mart}.{column}"
