@@ -20,6 +20,13 @@ DEMO_MONTHS ?= 25
 DATA ?=
 FORMAT ?=
 MAPPING ?=
+# Optional inputs beside the log: customer attributes and engagement events (file or folder),
+# each with its mapping, e.g. make run DATA=log.csv CUSTOMERS=loyalty.csv
+# CUSTOMERS_MAPPING=loyalty.yml ENGAGEMENT=events/ ENGAGEMENT_MAPPING=events.yml
+CUSTOMERS ?=
+CUSTOMERS_MAPPING ?=
+ENGAGEMENT ?=
+ENGAGEMENT_MAPPING ?=
 # dbt vars for the whole run, e.g. make run DBT_VARS='{as_of_date: 2011-06-01}' (checked before dbt runs)
 DBT_VARS ?= {}
 
@@ -46,12 +53,19 @@ $(ENGINES_STAMP): $(STAMP) requirements-engines.lock
 
 env-engines: $(ENGINES_STAMP)
 
-# Load DATA when given (only new files; demo rows give way), else make demo data if empty.
+# Load DATA when given (only new files; demo rows give way), else make demo data if empty;
+# then CUSTOMERS and ENGAGEMENT when given (their demo rows give way too).
 load: $(STAMP)
 ifneq ($(strip $(DATA)),)
 	$(BIN)/segmentation load '$(DATA)' --replace-demo $(LOAD_OPTIONS)
 else
 	$(BIN)/segmentation demo --if-empty --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS)
+endif
+ifneq ($(strip $(CUSTOMERS)),)
+	$(BIN)/segmentation load '$(CUSTOMERS)' --source customers $(if $(CUSTOMERS_MAPPING),--mapping '$(CUSTOMERS_MAPPING)')
+endif
+ifneq ($(strip $(ENGAGEMENT)),)
+	$(BIN)/segmentation load '$(ENGAGEMENT)' --source engagement $(if $(ENGAGEMENT_MAPPING),--mapping '$(ENGAGEMENT_MAPPING)')
 endif
 
 run: $(STAMP)

@@ -20,3 +20,61 @@
         {'feature': 'q4_revenue_share', 'stem': 'q4_revenue_share'},
     ]) }}
 {%- endmacro %}
+
+{% macro engagement_event_kinds() -%}
+    {#- Event kinds counted per customer in fct_customer_engagement, each with its count column
+        (python_jobs/src/segmentation/io/contract.py ENGAGEMENT_KINDS, plus other). -#}
+    {{ return({
+        'session': 'session_count',
+        'view': 'view_count',
+        'cart': 'cart_count',
+        'email_sent': 'email_sent_count',
+        'email_opened': 'email_opened_count',
+        'email_clicked': 'email_clicked_count',
+        'other': 'other_event_count',
+    }) }}
+{%- endmacro %}
+
+{% macro engagement_profile_features() -%}
+    {#- The engagement features profiled per segment (fct_segment_engagement_profiles), in the
+        order of ENGAGEMENT_FEATURES in python_jobs/src/segmentation/describe/engagement.py. -#}
+    {{ return([
+        'days_since_last_visit',
+        'sessions_per_month',
+        'views_per_order',
+        'cart_to_order_rate',
+        'email_open_rate',
+        'email_click_rate',
+        'orders_after_email_click_share',
+    ]) }}
+{%- endmacro %}
+
+{% macro engagement_defines_segments() -%}
+    {#- True when the var engagement_feature_role is `define`: fct_customer_features then carries
+        the engagement features, so segmentation.features may list them. Default `describe`. -#}
+    {%- set role = var('engagement_feature_role', 'describe') | string | trim -%}
+    {%- if role not in ('describe', 'define') -%}
+        {{ exceptions.raise_compiler_error("var 'engagement_feature_role' must be describe or define; got '" ~ role ~ "'") }}
+    {%- endif -%}
+    {{ return(role == 'define') }}
+{%- endmacro %}
+
+{% macro segment_engagement_values(assignments, engagement, with_position=false) -%}
+    {#- The engagement features of every segmented customer in long form (segment_id,
+        feature_name[, feature_position], feature_value): one select per feature of
+        engagement_profile_features() over the relations or CTEs `assignments` and
+        `engagement`, unioned. -#}
+    {%- for feature in engagement_profile_features() %}
+    select
+        {{ assignments }}.segment_id,
+        '{{ feature }}' as feature_name,
+        {%- if with_position %}
+        {{ loop.index }} as feature_position,
+        {%- endif %}
+        cast({{ engagement }}.{{ feature }} as {{ dbt.type_float() }}) as feature_value
+    from {{ assignments }}
+    inner join {{ engagement }}
+        on {{ assignments }}.customer_id = {{ engagement }}.customer_id
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}

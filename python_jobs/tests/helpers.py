@@ -227,8 +227,10 @@ def actionable_segment_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     """What keeps the built segmentation from being actionable (empty: nothing): 4 to 8
     segments, every segment's bootstrap Jaccard >= 0.75 and their mean >= 0.85, each segment
     explained by at most three conditions on defining features, unique persona names whose
-    claims use defining features only, and persona rules that do not contradict the segment's
-    readable rule (a persona "high X" where the rule says X at most the median, or the reverse).
+    claims use defining features only (the engagement and attribute figures a persona cites
+    about the optional inputs describe, by design), and persona rules that do not contradict
+    the segment's readable rule (a persona "high X" where the rule says X at most the median,
+    or the reverse).
     """
     problems = []
     segments, weakest, mean = con.execute(
@@ -271,7 +273,7 @@ def actionable_segment_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
         "select segment_id, claim_source, feature_name, statistic, comparison"
         " from ml.ml_segment_persona_claims"
     ).fetchall():
-        if feature not in defining:
+        if feature not in defining and source not in ("engagement", "attribute"):
             problems.append(f"segment {segment_id}: a persona claim on {feature} (describing)")
         rule = directions.get((segment_id, feature))
         if source == "rule" and rule and rule != _claim_direction(statistic, comparison):

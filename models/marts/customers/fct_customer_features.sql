@@ -13,6 +13,12 @@ order_stats as (
 capabilities as (
     select * from {{ ref('stg_shop__input_capabilities') }}
 ),
+{%- if engagement_defines_segments() %}
+
+engagement as (
+    select * from {{ ref('int_customer_engagement') }}
+),
+{%- endif %}
 
 final as (
     select
@@ -55,8 +61,19 @@ final as (
         order_stats.evening_order_share,
         order_stats.active_months,
         order_stats.q4_revenue_share
+        {%- if engagement_defines_segments() %},
+        -- var engagement_feature_role = define: the engagement features join the model's
+        -- candidate inputs (list them in segmentation.features, with an imputation rule)
+        {%- for feature in engagement_profile_features() %}
+        engagement.{{ feature }}{{ "," if not loop.last }}
+        {%- endfor %}
+        {%- endif %}
     from order_stats
     cross join bounds
+    {%- if engagement_defines_segments() %}
+    left join engagement
+        on order_stats.customer_id = engagement.customer_id
+    {%- endif %}
 )
 
 select * from final

@@ -12,6 +12,7 @@ from helpers import actionable_segment_problems, dbt_vars, run_dbt, venv_executa
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation.benchmark.synthetic import synthetic_customer_features
+from segmentation.describe.engagement import ENGAGEMENT_FEATURES
 
 # A --vars override of one key: the rest of the segmentation var keeps its defaults.
 OVERRIDE = {"segmentation": {"dbscan": {"min_samples": [12]}}}
@@ -61,6 +62,15 @@ def test_empty_features_build_typed_empty_tables(tmp_path: Path) -> None:
         con.execute("create schema marts")
         con.register("features", features.iloc[:0])
         con.execute("create table marts.fct_customer_features as select * from features")
+        # the personas and roles profile the (here empty) optional inputs per segment, and the
+        # persona claims test recomputes claims about them from the same tables
+        features = ", ".join(f"{name} double" for name in ENGAGEMENT_FEATURES)
+        con.execute(f"create table marts.fct_customer_engagement (customer_id varchar, {features})")
+        con.execute("create schema intermediate")
+        con.execute(
+            "create table intermediate.int_customer_attributes_current (customer_id varchar, "
+            "attribute_name varchar, attribute_type varchar, attribute_category varchar)"
+        )
     # the persona models (models/ml/personas) also read the seed persona_rules
     run_dbt(["build", "--select", "models/ml", "persona_rules"], database, tmp_path)
     con = duckdb.connect(str(database), read_only=True)

@@ -73,7 +73,6 @@ def segment_profile(source: ChartSource) -> Figure:
     if not usable:
         raise ChartSkipped("no feature has a positive all-customer mean")
     lift = per_segment[usable].astype(float).div(overall[usable].astype(float), axis=1)
-    log_lift = np.log2(lift.clip(lower=2**-8)).clip(-LIFT_LOG2_LIMIT, LIFT_LOG2_LIMIT)
     names = segment_names(source)
     row_labels = [
         f"{segment_label(segment_id, names.get(int(segment_id)))} "
@@ -86,13 +85,37 @@ def segment_profile(source: ChartSource) -> Figure:
     annotations = lift.map(lambda value: "—" if pd.isna(value) else f"×{value:.2f}")
     width = max(10.0, 1.05 * len(usable) + 4)
     height = max(4.5, 0.55 * len(lift) + 3.2)
-    figure, ax = new_figure(width, height)
+    figure, ax = lift_heatmap(
+        lift, annotations.to_numpy(), column_labels, row_labels, (width, height)
+    )
+    ax.set_xlabel("Feature (unit) and its mean over all customers")
+    ax.set_ylabel("")
+    set_titles(
+        ax,
+        "Segment profiles: how each segment differs from the average customer",
+        "cell: segment mean ÷ all-customer mean; red above average, blue below, white ×1",
+    )
+    figure.tight_layout()
+    return figure
+
+
+def lift_heatmap(
+    lift: pd.DataFrame,
+    annotations: np.ndarray,
+    column_labels: list[str],
+    row_labels: list[str],
+    size: tuple[float, float],
+) -> tuple[Figure, object]:
+    """Segment (rows, by id) x feature lift on a log2 colour scale clipped to
+    ±LIFT_LOG2_LIMIT, red above average and blue below, segment ticks in their colours."""
+    log_lift = np.log2(lift.clip(lower=2**-8)).clip(-LIFT_LOG2_LIMIT, LIFT_LOG2_LIMIT)
+    figure, ax = new_figure(*size)
     sns.heatmap(
         log_lift,
         ax=ax,
         cmap="RdBu_r",
         norm=TwoSlopeNorm(vcenter=0, vmin=-LIFT_LOG2_LIMIT, vmax=LIFT_LOG2_LIMIT),
-        annot=annotations.to_numpy(),
+        annot=annotations,
         fmt="",
         annot_kws={"fontsize": 8},
         linewidths=0.5,
@@ -107,15 +130,7 @@ def segment_profile(source: ChartSource) -> Figure:
     ax.set_xticklabels(ax.get_xticklabels(), rotation=40, ha="right", fontsize=8.5)
     ax.set_yticklabels(ax.get_yticklabels(), rotation=0)
     colour_segment_ticks(ax.get_yticklabels(), lift.index)
-    ax.set_xlabel("Feature (unit) and its mean over all customers")
-    ax.set_ylabel("")
-    set_titles(
-        ax,
-        "Segment profiles: how each segment differs from the average customer",
-        "cell: segment mean ÷ all-customer mean; red above average, blue below, white ×1",
-    )
-    figure.tight_layout()
-    return figure
+    return figure, ax
 
 
 def segment_sizes(source: ChartSource) -> Figure:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from segmentation.charts import model, monitoring, profiles
+from segmentation.charts import model, monitoring, optional_inputs, profiles
 from segmentation.charts.source import (
     ASSIGNMENTS,
     CANDIDATES,
@@ -102,6 +102,18 @@ CHARTS: tuple[Chart, ...] = (
         "Classic RFM grid and the RFM mix of each segment",
         _tables(CUSTOMER_RFM),
         profiles.rfm_grid,
+    ),
+    Chart(
+        "engagement_lifts",
+        "Engagement by segment: lifts and coverage",
+        _tables(optional_inputs.ENGAGEMENT_PROFILES),
+        optional_inputs.engagement_lifts,
+    ),
+    Chart(
+        "attribute_mix",
+        "Customer attribute mix per segment",
+        _tables(optional_inputs.ATTRIBUTE_PROFILES),
+        optional_inputs.attribute_mix,
     ),
     Chart(
         "segment_stability",

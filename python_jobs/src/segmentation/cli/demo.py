@@ -1,8 +1,9 @@
 """``segmentation demo``: generate the deterministic demo transaction log into the warehouse.
 
-Writes ``raw.transactions`` and ``raw.customer_archetypes`` (see ``segmentation.demo``) and
-prints a one-line summary. ``--if-empty`` leaves a warehouse that already has transactions
-alone, so ``make run`` never overwrites real or earlier data.
+Writes ``raw.transactions`` and ``raw.customer_archetypes`` (see ``segmentation.demo``), then
+the optional inputs ``raw.customer_attributes`` and ``raw.engagement_events`` (not with
+``--log-only``), and prints a one-line summary. ``--if-empty`` leaves a warehouse that
+already has transactions alone, so ``make run`` never overwrites real or earlier data.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 from segmentation.demo import DEFAULT_END_DATE, DemoConfig, write_demo
+from segmentation.demo.sources import write_demo_sources
 from segmentation.errors import JobError
 from segmentation.io import warehouse
 
@@ -45,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--if-empty",
         action="store_true",
         help="do nothing when raw.transactions already has rows",
+    )
+    parser.add_argument(
+        "--log-only",
+        action="store_true",
+        help="write the transaction log only, without customer attributes and engagement events",
     )
     parser.add_argument(
         "--database",
@@ -81,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     path = args.database or warehouse.database_path()
     started = time.perf_counter()
     con = warehouse.connect(path)
+    sources = None
     try:
+        warehouse.ensure_raw_tables(con)  # an older warehouse gains the optional inputs' tables
         if args.if_empty:
             existing = warehouse.transaction_count(con)
             if existing:
@@ -94,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
             summary = write_demo(con, config)
         except ValueError as error:
             raise JobError(str(error)) from None
+        if not args.log_only:
+            sources = write_demo_sources(con, config)
     finally:
         con.close()
     seconds = time.perf_counter() - started
@@ -102,4 +113,9 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.invoices:,} invoices to {path} in {seconds:.1f} s "
         f"(seed {config.seed}, {config.months} months {config.start_date} to {config.end_date})"
     )
+    if sources is not None:
+        print(
+            f"demo: wrote {sources.events:,} engagement events and {sources.attribute_rows:,} "
+            f"attribute values of {sources.customers_with_attributes:,} customers"
+        )
     return 0

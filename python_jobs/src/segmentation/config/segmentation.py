@@ -37,6 +37,18 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "active_months",
     "country_count",
 )
+# The engagement features (fct_customer_engagement): model inputs too, but only with the var
+# engagement_feature_role set to define, which puts them in fct_customer_features.
+ENGAGEMENT_FEATURE_COLUMNS: tuple[str, ...] = (
+    "days_since_last_visit",
+    "sessions_per_month",
+    "views_per_order",
+    "cart_to_order_rate",
+    "email_open_rate",
+    "email_click_rate",
+    "orders_after_email_click_share",
+)
+MODEL_FEATURE_COLUMNS: tuple[str, ...] = FEATURE_COLUMNS + ENGAGEMENT_FEATURE_COLUMNS
 
 ALGORITHMS: tuple[str, ...] = ("kmeans", "gaussian_mixture", "agglomerative", "dbscan", "hdbscan")
 SCALERS: tuple[str, ...] = ("standard", "robust", "quantile")
@@ -248,8 +260,8 @@ class SegmentationSettings:
         """Settings from the dbt var (a mapping, its JSON text, or None for the defaults)."""
         merged = merge_with_defaults(_CHECK.as_mapping(values))
         prep = PreparationSettings(
-            features=_CHECK.names(merged, "features", FEATURE_COLUMNS),
-            log1p_features=_CHECK.names(merged, "log1p_features", FEATURE_COLUMNS),
+            features=_CHECK.names(merged, "features", MODEL_FEATURE_COLUMNS),
+            log1p_features=_CHECK.names(merged, "log1p_features", MODEL_FEATURE_COLUMNS),
             imputation=_imputation(merged["imputation"]),
             clip_quantiles=_clip_quantiles(merged["clip_quantiles"]),
             scaler=_CHECK.choice(merged, "scaler", SCALERS),
@@ -421,10 +433,10 @@ def _imputation(value: Any) -> tuple[tuple[str, str | float], ...]:
         raise SettingsError(f"segmentation.imputation must be a mapping, got {value!r}")
     rules: list[tuple[str, str | float]] = []
     for feature, rule in sorted(value.items()):
-        if feature not in FEATURE_COLUMNS:
+        if feature not in MODEL_FEATURE_COLUMNS:
             raise SettingsError(f"segmentation.imputation names unknown feature {feature!r}")
         if isinstance(rule, str):
-            if rule != "median" and rule not in FEATURE_COLUMNS:
+            if rule != "median" and rule not in MODEL_FEATURE_COLUMNS:
                 raise SettingsError(
                     f"segmentation.imputation.{feature} must be 'median', a number or a feature "
                     f"column, got {rule!r}"

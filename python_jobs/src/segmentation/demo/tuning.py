@@ -429,3 +429,113 @@ GIFT_VOUCHER_VALUES = (10, 20, 30, 40, 50)
 VAT_RATE = 0.2
 STOCK_NOTES = ("damaged", "check", "?", "thrown away", "wet", "missing", "broken",
                "stock count", "found")  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Optional inputs: engagement events and customer attributes (demo/sources.py)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngagementHabit:
+    """How one archetype's customers use the site and the newsletter.
+
+    ``browse_sessions_per_month``: sessions without an order (every order has its own
+    session too), from a month before the first order to ``browse_after_last_days`` after the
+    last one (``None``: to the end of the log); ``views_per_session`` is the mean number of
+    product views, ``cart_per_view`` the chance a view adds to the cart. ``subscribed`` is the
+    share on the mailing list (a send every ``EMAIL_EVERY_DAYS`` from the first order);
+    ``open_rate`` the share of sends opened, ``click_rate`` the share of opens clicked;
+    ``order_after_click`` the share of a subscriber's orders that follow an email click
+    within ``EMAIL_ORDER_WINDOW_DAYS``.
+    """
+
+    browse_sessions_per_month: float
+    views_per_session: float
+    cart_per_view: float
+    subscribed: float
+    open_rate: float
+    click_rate: float
+    order_after_click: float
+    browse_after_last_days: int | None = None
+
+
+# Site-driven (frequent low-basket, new), email-driven (loyal high-value, seasonal gift) and
+# neither (wholesale orders by the list, one-time and lapsed customers went quiet).
+ENGAGEMENT_HABITS: dict[str, EngagementHabit] = {
+    "loyal_high_value": EngagementHabit(1.0, 4.0, 0.15, 0.85, 0.55, 0.35, 0.55),
+    "frequent_low_basket": EngagementHabit(2.5, 3.0, 0.25, 0.45, 0.12, 0.10, 0.05),
+    "seasonal_gift_buyer": EngagementHabit(0.3, 6.0, 0.10, 0.80, 0.45, 0.30, 0.70),
+    "one_time_buyer": EngagementHabit(0.2, 3.0, 0.10, 0.30, 0.10, 0.05, 0.05, 30),
+    "lapsed": EngagementHabit(0.5, 3.0, 0.10, 0.50, 0.04, 0.02, 0.05, 30),
+    "wholesale": EngagementHabit(0.3, 10.0, 0.40, 0.15, 0.10, 0.05, 0.0),
+    "new_customer": EngagementHabit(3.0, 4.0, 0.20, 0.60, 0.35, 0.20, 0.20),
+}
+EMAIL_EVERY_DAYS = 14
+EMAIL_ORDER_WINDOW_DAYS = 3
+# Browsing starts this many days before the first order.
+BROWSE_BEFORE_FIRST_DAYS = 30
+
+# Customer attributes: the share of each archetype in the loyalty programme (about a third of
+# all customers) and, per attribute, its categories with weights by archetype (the first
+# entry, "*", for archetypes not listed).
+ATTRIBUTE_COVERAGE: dict[str, float] = {
+    "loyal_high_value": 0.60,
+    "frequent_low_basket": 0.40,
+    "seasonal_gift_buyer": 0.40,
+    "one_time_buyer": 0.15,
+    "lapsed": 0.25,
+    "wholesale": 0.30,
+    "new_customer": 0.45,
+}
+# A covered customer leaves an attribute blank with this chance (partial answers).
+ATTRIBUTE_BLANK_SHARE = 0.08
+ATTRIBUTE_MIX: dict[str, tuple[tuple[str, ...], dict[str, tuple[float, ...]]]] = {
+    "age_band": (
+        ("18-24", "25-34", "35-44", "45-54", "55-64", "65+"),
+        {
+            "*": (1, 2, 2, 2, 1.5, 1),
+            "loyal_high_value": (0.2, 0.8, 1.5, 3, 3, 2),
+            "frequent_low_basket": (3, 4, 1.5, 0.7, 0.4, 0.2),
+            "seasonal_gift_buyer": (0.3, 1, 3.5, 3, 1.2, 0.6),
+            "new_customer": (3, 3, 1.5, 0.8, 0.4, 0.2),
+        },
+    ),
+    "household": (
+        ("single", "couple", "family_with_kids"),
+        {
+            "*": (1, 1, 1),
+            "loyal_high_value": (0.7, 2.2, 1),
+            "frequent_low_basket": (2.5, 1, 0.5),
+            "seasonal_gift_buyer": (0.4, 0.8, 3),
+        },
+    ),
+    "income_band": (
+        ("low", "middle", "high"),
+        {
+            "*": (1, 1.5, 1),
+            "loyal_high_value": (0.3, 1, 2.5),
+            "frequent_low_basket": (2, 1.5, 0.4),
+            "wholesale": (0.5, 1.5, 1.5),
+        },
+    ),
+    "signup_channel": (
+        ("web", "store", "app", "trade"),
+        {
+            "*": (2, 1.5, 1, 0.05),
+            "new_customer": (1.5, 0.5, 3, 0.05),
+            "frequent_low_basket": (1.5, 0.5, 2.5, 0.05),
+            "wholesale": (0.5, 0.3, 0.1, 4),
+        },
+    ),
+    "kids_count": (
+        ("0", "1", "2", "3"),
+        {
+            "*": (3, 1.2, 1, 0.3),
+            "seasonal_gift_buyer": (0.5, 1.5, 2, 1),
+            "frequent_low_basket": (4, 1, 0.4, 0.1),
+        },
+    ),
+}
+# Attributes stored as numbers (the others are categories).
+NUMERIC_ATTRIBUTES: tuple[str, ...] = ("kids_count",)

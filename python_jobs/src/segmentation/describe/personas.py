@@ -31,6 +31,12 @@ most distinctive ones: largest ``|z_score|``, at least :data:`MIN_DISTINCTIVE_Z`
 typical order value and cadence in plain units. Every statement a persona makes (each rule
 condition, the direction of each described feature) is also returned as a row of
 :func:`persona_claims`, which a dbt test recomputes from the published customer tables.
+
+With the optional inputs (:class:`OptionalProfiles`: the segment engagement and attribute
+profiles), a persona also says which channel reaches the segment (email, site or neither) and
+who its customers are, where that distinguishes the segment (see ``describe/engagement.py``);
+its action adds how to reach them, and every figure cited is a claim. Without them (empty
+profiles) nothing changes.
 """
 
 from __future__ import annotations
@@ -41,6 +47,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from segmentation.describe.engagement import (
+    CHANNEL_ACTIONS,
+    Evidence,
+    attribute_sentence,
+    channel_sentence,
+    distinctive_categories,
+    segment_channel,
+)
 from segmentation.describe.persona_rules import (
     STATISTIC_WORDS,
     STATISTICS,
@@ -156,8 +170,64 @@ class SegmentProfile:
         ]
 
 
-def assign_personas(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> list[Persona]:
+@dataclass(frozen=True)
+class OptionalProfiles:
+    """The segment profiles of the optional inputs (fct_segment_engagement_profiles and
+    fct_segment_attribute_profiles); None or empty when the input is absent."""
+
+    engagement: pd.DataFrame | None = None
+    attributes: pd.DataFrame | None = None
+
+    def rows(self, table: pd.DataFrame | None, segment_id: int) -> pd.DataFrame | None:
+        if table is None or table.empty:
+            return None
+        return table[table["segment_id"].astype(int) == segment_id]
+
+
+def assign_personas(
+    profiles: pd.DataFrame,
+    rules: Sequence[PersonaRule],
+    optional: OptionalProfiles | None = None,
+) -> list[Persona]:
     """The persona of every segment in ``profiles`` (see the module docstring), by segment id."""
+    personas = _assign_from_profiles(profiles, rules)
+    if optional is not None:
+        for persona in personas:
+            _add_optional_inputs(persona, optional)
+    return personas
+
+
+def _add_optional_inputs(persona: Persona, optional: OptionalProfiles) -> None:
+    """Channel and attributes that distinguish the segment: in the description, the action and
+    the claims."""
+    evidence: list[Evidence] = []
+    engagement = optional.rows(optional.engagement, persona.segment_id)
+    channel = segment_channel(engagement) if engagement is not None else None
+    if channel is not None:
+        persona.description += channel_sentence(channel)
+        persona.action = f"{persona.action}. {CHANNEL_ACTIONS[channel.name]}"
+        evidence.extend(channel.evidence)
+    attributes = optional.rows(optional.attributes, persona.segment_id)
+    cited = distinctive_categories(attributes) if attributes is not None else []
+    persona.description += attribute_sentence(cited)
+    evidence.extend(cited)
+    persona.claims.extend(
+        {
+            "segment_id": persona.segment_id,
+            "persona_name": persona.name,
+            "claim_source": item.source,
+            "feature_name": item.feature_name,
+            "statistic": "lift",
+            "comparison": item.comparison,
+            "threshold": item.threshold,
+            "observed_value": item.lift,
+        }
+        for item in evidence
+    )
+
+
+def _assign_from_profiles(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> list[Persona]:
+    """Names, descriptions and claims from the customer feature profiles alone."""
     segments = _segment_profiles(profiles)
     defining = _defining_features(profiles)
     names: dict[int, tuple[str, PersonaRule | None, int]] = {}
@@ -178,7 +248,11 @@ def assign_personas(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> lis
     return [_persona(segments[segment_id], *names[segment_id]) for segment_id in sorted(segments)]
 
 
-def segment_personas(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> pd.DataFrame:
+def segment_personas(
+    profiles: pd.DataFrame,
+    rules: Sequence[PersonaRule],
+    optional: OptionalProfiles | None = None,
+) -> pd.DataFrame:
     """One row per segment (ml_segment_personas)."""
     rows = [
         {
@@ -194,18 +268,26 @@ def segment_personas(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> pd
             "cadence_description": persona.cadence,
             "distinctive_features": ", ".join(persona.distinctive) or None,
         }
-        for persona in assign_personas(profiles, rules)
+        for persona in assign_personas(profiles, rules, optional)
     ]
     return conform(rows, "ml_segment_personas")
 
 
-def persona_claims(profiles: pd.DataFrame, rules: Sequence[PersonaRule]) -> pd.DataFrame:
+def persona_claims(
+    profiles: pd.DataFrame,
+    rules: Sequence[PersonaRule],
+    optional: OptionalProfiles | None = None,
+) -> pd.DataFrame:
     """One row per statement a persona makes about its segment (ml_segment_persona_claims).
 
-    ``claim_source`` is ``rule`` (a condition of the persona's rule) or ``description`` (a
-    feature the description calls above or below average: its z-score is > 0 or < 0).
+    ``claim_source`` is ``rule`` (a condition of the persona's rule), ``description`` (a
+    feature the description calls above or below average: its z-score is > 0 or < 0), or
+    ``engagement`` / ``attribute`` (a lift of the optional inputs the description cites;
+    attribute claims name ``attribute=category``).
     """
-    rows = [claim for persona in assign_personas(profiles, rules) for claim in persona.claims]
+    rows = [
+        claim for persona in assign_personas(profiles, rules, optional) for claim in persona.claims
+    ]
     return conform(rows, "ml_segment_persona_claims")
 
 

@@ -69,6 +69,15 @@ ROLE_REASONS: dict[str, str] = {
     ),
 }
 ROLE_CHANGED = "set by the var segmentation.features"
+# The optional inputs (rows only when they are loaded).
+ENGAGEMENT_REASON = (
+    "describes: engagement (optional input, partial coverage); to let it define segments set "
+    "the var engagement_feature_role: define and list it in segmentation.features"
+)
+ATTRIBUTE_REASON = (
+    "describes: a customer attribute (optional input, partial coverage); attributes explain "
+    "segments in profiles and personas but never move their boundaries"
+)
 
 
 def kept_model_roles(model: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
@@ -93,10 +102,15 @@ def feature_roles(
     defining: Sequence[str],
     model_inputs: Sequence[str] = (),
     model_version_id: str | None = None,
+    optional: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """One row per profiled feature of ``features`` (ml_feature_roles): its role in the model
     whose defining features are ``defining`` and whose inputs (after pruning correlated and
-    constant features) are ``model_inputs``, why, and the facts a role depends on."""
+    constant features) are ``model_inputs``, why, and the facts a role depends on.
+
+    ``optional`` holds the segment engagement and attribute profiles: every engagement feature
+    and attribute they cover that is not a model input adds a describing row (missing share
+    from its coverage); empty profiles add nothing."""
     names = [name for name in PROFILE_FEATURE_NAMES if name in features.columns]
     extra = [name for name in defining if name in features.columns and name not in names]
     if features.empty or not (names or extra):
@@ -124,4 +138,40 @@ def feature_roles(
                 "zero_share": float(np.mean(present == 0)) if present.size else None,
             }
         )
+    if optional is not None:
+        rows += _optional_rows(*optional, {row["feature_name"] for row in rows}, model_version_id)
     return conform(rows, "ml_feature_roles")
+
+
+def _optional_rows(
+    engagement: pd.DataFrame,
+    attributes: pd.DataFrame,
+    taken: set[str],
+    model_version_id: str | None,
+) -> list[dict]:
+    """Describing rows of the engagement features and attributes the profiles cover."""
+    coverage: list[tuple[str, str, float]] = []
+    for frame, column, reason in (
+        (engagement, "feature_name", ENGAGEMENT_REASON),
+        (attributes, "attribute_name", ATTRIBUTE_REASON),
+    ):
+        if frame is None or frame.empty:
+            continue
+        shares = frame.groupby(column, sort=False)["population_coverage"].max()
+        coverage += [(str(name), reason, float(share)) for name, share in shares.items()]
+    return [
+        {
+            "model_version_id": model_version_id,
+            "feature_name": name,
+            "feature_label": name.replace("_", " "),
+            "feature_position": len(taken) + position,
+            "feature_role": DESCRIBING,
+            "is_model_input": False,
+            "role_reason": reason,
+            "missing_share": 1.0 - share,
+            "zero_share": None,
+        }
+        for position, (name, reason, share) in enumerate(
+            [item for item in coverage if item[0] not in taken], start=1
+        )
+    ]

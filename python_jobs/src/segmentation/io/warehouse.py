@@ -10,7 +10,13 @@ import duckdb
 from segmentation.io.contract import (
     ARCHETYPE_COLUMNS,
     ARCHETYPES_TABLE,
+    CUSTOMER_ATTRIBUTE_COLUMNS,
+    CUSTOMER_ATTRIBUTES_TABLE,
+    ENGAGEMENT_EVENT_COLUMNS,
+    ENGAGEMENT_EVENTS_TABLE,
     RAW_SCHEMA,
+    SOURCE_LOAD_LOG_COLUMNS,
+    SOURCE_LOAD_LOG_TABLE,
     TRANSACTION_COLUMNS,
     TRANSACTIONS_TABLE,
     create_table_sql,
@@ -48,13 +54,18 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema and every table the dbt sources read, if they are missing: the
-    input contract plus the loaders' bookkeeping (load log, rejected rows, input capabilities)."""
+    input contract (the optional inputs included) plus the loaders' bookkeeping (load log,
+    rejected rows, input capabilities)."""
     # imported here: the loading package itself builds on this module
     from segmentation.loading.log import ensure_load_tables
 
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(create_table_sql(TRANSACTIONS_TABLE, TRANSACTION_COLUMNS))
     con.execute(create_table_sql(ARCHETYPES_TABLE, ARCHETYPE_COLUMNS))
+    # the optional inputs: empty when a shop has none (dbt reads them all the same)
+    con.execute(create_table_sql(CUSTOMER_ATTRIBUTES_TABLE, CUSTOMER_ATTRIBUTE_COLUMNS))
+    con.execute(create_table_sql(ENGAGEMENT_EVENTS_TABLE, ENGAGEMENT_EVENT_COLUMNS))
+    con.execute(create_table_sql(SOURCE_LOAD_LOG_TABLE, SOURCE_LOAD_LOG_COLUMNS))
     ensure_load_tables(con)
 
 

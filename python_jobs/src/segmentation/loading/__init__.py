@@ -6,6 +6,9 @@ UnitPrice, CustomerID; ``uci2``: Invoice, …, Price, Customer ID) as CSV, Excel
 Loads are incremental and idempotent (``raw.load_log``), keep every row they cannot load in
 ``raw.rejected_rows`` with its reason, and record which optional inputs the data lacks in
 ``raw.input_capabilities``. Entry point: :func:`load_path`; CLI: ``segmentation load``.
+
+The optional inputs beside the log (customer attributes, engagement events) load the same way
+through :func:`load_source` (``segmentation load --source customers|engagement``).
 """
 
 from segmentation.loading.errors import LoadError
@@ -18,6 +21,7 @@ from segmentation.loading.mapping import (
     parse_column_flags,
     read_mapping_file,
 )
+from segmentation.loading.sources import SourceOptions, SourceReport, load_source
 
 __all__ = [
     "FORMAT_CHOICES",
@@ -26,9 +30,12 @@ __all__ = [
     "LoadError",
     "LoadOptions",
     "LoadReport",
+    "SourceOptions",
+    "SourceReport",
     "UnitResult",
     "ensure_load_tables",
     "load_path",
+    "load_source",
     "parse_column_flags",
     "read_mapping_file",
     "refresh_input_capabilities",

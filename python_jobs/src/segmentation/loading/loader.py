@@ -23,7 +23,9 @@ import duckdb
 
 from segmentation.io.contract import (
     ARCHETYPES_TABLE,
+    CUSTOMER_ATTRIBUTES_TABLE,
     DEMO_SOURCE_PREFIX,
+    ENGAGEMENT_EVENTS_TABLE,
     TRANSACTION_COLUMNS,
     TRANSACTIONS_TABLE,
 )
@@ -44,11 +46,13 @@ from segmentation.loading.log import (
     REJECTED_ROWS_TABLE,
     LoggedFile,
     current_files,
+    drop_work_tables,
     ensure_load_tables,
     foreign_row_sources,
     missing_capability_notes,
     previous_date_orders,
     qualified,
+    reason_summary,
     refresh_input_capabilities,
     retire_file,
 )
@@ -205,7 +209,7 @@ def load_path(
         con.execute("rollback")
         raise
     finally:
-        _drop_work_tables(con)
+        drop_work_tables(con, "_load_")
         con.execute(f"set enable_progress_bar = {str(bool(bar_was_on)).lower()}")
     report.elapsed_seconds = time.perf_counter() - started
     return report
@@ -224,17 +228,22 @@ def _user_mapping(settings: MappingSettings | None, options: LoadOptions) -> Col
 
 
 def _remove_demo_rows(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
-    """Delete generated demo rows (and their planted archetypes): real data replaces them."""
+    """Delete generated demo rows (and their planted archetypes): real data replaces them.
+
+    The demo's optional inputs (attributes, engagement) go too: they describe demo customers,
+    whose ids may well be real customers' ids.
+    """
     demo_rows = con.execute(
         f"select count(*) from {qualified(TRANSACTIONS_TABLE)} where starts_with(source_file, ?)",
         [DEMO_SOURCE_PREFIX],
     ).fetchall()[0][0]
     if not demo_rows:
         return
-    con.execute(
-        f"delete from {qualified(TRANSACTIONS_TABLE)} where starts_with(source_file, ?)",
-        [DEMO_SOURCE_PREFIX],
-    )
+    for table in (TRANSACTIONS_TABLE, CUSTOMER_ATTRIBUTES_TABLE, ENGAGEMENT_EVENTS_TABLE):
+        con.execute(
+            f"delete from {qualified(table)} where starts_with(source_file, ?)",
+            [DEMO_SOURCE_PREFIX],
+        )
     con.execute(f"delete from {qualified(ARCHETYPES_TABLE)}")
     report.notes.append(f"removed {demo_rows:,} demo rows: your data replaces the demo data")
 
@@ -342,7 +351,7 @@ def _load_planned(
         report.units.append(result)
         log_rows.append(_log_row(report.load_id, unit, result, date_parsing, loaded_at))
     if report.rows_read and not report.rows_loaded:
-        reasons = _reason_summary(con, report.load_id)
+        reasons = reason_summary(con, report.load_id, REASON_KINDS_SHOWN)
         shown = "; ".join(f"{kind} ({count:,} rows, e.g. {ex})" for kind, count, ex in reasons)
         raise LoadError(
             f"every one of the {report.rows_read:,} rows was rejected, so the column mapping, "
@@ -356,7 +365,7 @@ def _load_planned(
             f"{report.rows_loaded:,} to load, but {written:,} were written"
         )
     _insert_log_rows(con, log_rows)
-    report.reasons = _reason_summary(con, report.load_id)
+    report.reasons = reason_summary(con, report.load_id, REASON_KINDS_SHOWN)
 
 
 def _stage_all(
@@ -515,34 +524,3 @@ def _insert_log_rows(con: duckdb.DuckDBPyConnection, rows: list[list[object]]) -
         + ", ".join(placeholders for _ in rows),
         [value for row in rows for value in row],
     )
-
-
-def _reason_summary(con: duckdb.DuckDBPyConnection, load_id: str) -> list[tuple[str, int, str]]:
-    """Rejections of a load grouped by kind (quoted values blanked), most frequent first."""
-    return con.execute(
-        f"""
-        select regexp_replace(reason, '''[^'']*''', '…', 'g') as kind,
-            count(*) as n,
-            arg_min(source_file || ' row ' || source_row || ': ' || reason, source_row)
-        from {qualified(REJECTED_ROWS_TABLE)}
-        where load_id = ?
-        group by kind
-        order by n desc, kind
-        limit {REASON_KINDS_SHOWN}
-        """,
-        [load_id],
-    ).fetchall()
-
-
-def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the temp tables and views of a load (they vanish with a rollback, not a commit)."""
-    for kind, catalog, name in (
-        ("view", "duckdb_views()", "view_name"),
-        ("table", "duckdb_tables()", "table_name"),
-    ):
-        names = con.execute(
-            f"select {name} from {catalog} "
-            f"where temporary and ({name} like '\\_load\\_%' escape '\\')"
-        ).fetchall()
-        for (table,) in names:
-            con.execute(f"drop {kind} if exists {table}")

@@ -193,3 +193,39 @@ def refresh_input_capabilities(con: duckdb.DuckDBPyConnection) -> list[tuple[str
 def missing_capability_notes(rows: Sequence[tuple[str, bool, str]]) -> list[str]:
     """Notes for the capabilities that are not available."""
     return [f"{name}: {note}" for name, available, note in rows if not available]
+
+
+def reason_summary(
+    con: duckdb.DuckDBPyConnection, load_id: str, limit: int
+) -> list[tuple[str, int, str]]:
+    """Rejections of a load grouped by kind (quoted values blanked), most frequent first, each
+    with its first example (file, row and reason)."""
+    return con.execute(
+        f"""
+        select regexp_replace(reason, '''[^'']*''', '…', 'g') as kind,
+            count(*) as n,
+            arg_min(source_file || ' row ' || source_row || ': ' || reason, source_row)
+        from {qualified(REJECTED_ROWS_TABLE)}
+        where load_id = ?
+        group by kind
+        order by n desc, kind
+        limit {limit}
+        """,
+        [load_id],
+    ).fetchall()
+
+
+def drop_work_tables(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
+    """Drop a load's temp tables and views, named ``<prefix>…`` (they vanish with a rollback,
+    not a commit)."""
+    pattern = prefix.replace("_", "\\_") + "%"
+    for kind, catalog, name in (
+        ("view", "duckdb_views()", "view_name"),
+        ("table", "duckdb_tables()", "table_name"),
+    ):
+        names = con.execute(
+            f"select {name} from {catalog} where temporary and {name} like ? escape '\\'",
+            [pattern],
+        ).fetchall()
+        for (table,) in names:
+            con.execute(f"drop {kind} if exists {table}")

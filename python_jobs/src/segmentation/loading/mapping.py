@@ -123,21 +123,24 @@ def normalise_header(name: str) -> str:
 
 def read_mapping_file(path: Path) -> MappingSettings:
     """Read a YAML (``.yml``/``.yaml``) or JSON mapping file and check its shape."""
+    return settings_from_dict(read_structured_file(path), source=path.as_posix())
+
+
+def read_structured_file(path: Path) -> Any:
+    """The parsed content of a YAML or JSON mapping file (JSON by its ``.json`` suffix)."""
     if not path.is_file():
         raise LoadError(f"{path.as_posix()}: mapping file not found")
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix.lower() == ".json":
-            content = json.loads(text)
-        else:
-            import yaml  # installed with dbt-core
+            return json.loads(text)
+        import yaml  # installed with dbt-core
 
-            content = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except (ValueError, ImportError) as error:
         raise LoadError(f"{path.as_posix()}: cannot read the mapping file: {error}") from error
     except Exception as error:  # yaml.YAMLError has no common base to import lazily
         raise LoadError(f"{path.as_posix()}: cannot read the mapping file: {error}") from error
-    return settings_from_dict(content, source=path.as_posix())
 
 
 def settings_from_dict(content: Any, source: str) -> MappingSettings:

@@ -35,8 +35,10 @@ from segmentation.charts.monitoring import (
     SIZE_HISTORY,
     STABILITY,
 )
+from segmentation.charts.optional_inputs import ATTRIBUTE_PROFILES, ENGAGEMENT_PROFILES
 from segmentation.charts.source import ChartSource, prepared_features, segment_names
 from segmentation.config.segmentation import SegmentationSettings
+from segmentation.describe.engagement import ENGAGEMENT_FEATURES
 from segmentation.engine.fit import run_segmentation
 from segmentation.engine.prepare import FeaturePreparer
 from segmentation.registry.migration import migration_rows
@@ -190,6 +192,66 @@ def segment_migration(history: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def engagement_profiles(assignments: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
+    """Like marts.fct_segment_engagement_profiles, from random per-customer engagement."""
+    rng = np.random.default_rng(seed)
+    customers = assignments[["customer_id", "segment_id"]].copy()
+    rows = []
+    for position, feature in enumerate(ENGAGEMENT_FEATURES, start=1):
+        values = pd.Series(rng.gamma(2.0, 1.0 + customers["segment_id"] % 3, len(customers)))
+        values[rng.random(len(customers)) < 0.3] = np.nan  # partial coverage
+        for segment_id, in_segment in values.groupby(customers["segment_id"].to_numpy()):
+            rows.append(
+                {
+                    "segment_id": segment_id,
+                    "feature_name": feature,
+                    "feature_position": position,
+                    "segment_customers": len(in_segment),
+                    "customers_with_value": in_segment.notna().sum(),
+                    "coverage": in_segment.notna().mean(),
+                    "population_coverage": values.notna().mean(),
+                    "segment_mean": in_segment.mean(),
+                    "population_mean": values.mean(),
+                    "lift": in_segment.mean() / values.mean(),
+                }  # fmt: skip
+            )
+    return pd.DataFrame(rows)
+
+
+def attribute_profiles(assignments: pd.DataFrame, seed: int = 6) -> pd.DataFrame:
+    """Like marts.fct_segment_attribute_profiles, for two attributes known for a third."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for attribute, categories in (
+        ("age_band", ["18-34", "35-54", "55+"]),
+        ("kids", ["0", "1", "2"]),
+    ):
+        known = assignments[rng.random(len(assignments)) < 0.35].copy()
+        known["category"] = rng.choice(categories, len(known))
+        overall = known["category"].value_counts(normalize=True)
+        for segment_id, size in assignments["segment_id"].value_counts().items():
+            in_segment = known[known["segment_id"] == segment_id]
+            for category in categories:
+                share = (in_segment["category"] == category).mean() if len(in_segment) else np.nan
+                rows.append(
+                    {
+                        "segment_id": segment_id,
+                        "attribute_name": attribute,
+                        "attribute_type": "categorical",
+                        "attribute_category": category,
+                        "segment_customers": size,
+                        "customers_with_attribute": len(in_segment),
+                        "category_customers": int((in_segment["category"] == category).sum()),
+                        "coverage": len(in_segment) / size,
+                        "population_coverage": len(known) / len(assignments),
+                        "category_share": share,
+                        "population_share": overall.get(category, 0.0),
+                        "lift": share / overall.get(category, np.nan),
+                    }  # fmt: skip
+                )
+    return pd.DataFrame(rows)
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse with every table the charts read, from the real engine on 400 customers."""
@@ -205,6 +267,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write_table(con, "ml.ml_customer_assignments", result.assignments)
         write_table(con, "marts.dim_segments", dim_segments(features, result.assignments))
         write_table(con, "marts.fct_customer_rfm", customer_rfm(features))
+        write_table(con, ENGAGEMENT_PROFILES, engagement_profiles(result.assignments))
+        write_table(con, ATTRIBUTE_PROFILES, attribute_profiles(result.assignments))
         segment_ids = result.assignments["segment_id"].to_numpy()
         write_table(con, STABILITY, stability(segment_ids))
         history = assignment_history(result.assignments)
@@ -426,3 +490,21 @@ def test_job_draws_the_named_charts(warehouse: Path, tmp_path: Path, capsys) -> 
     assert "2 of 2 charts drawn" in out
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["rfm_grid.png", "segment_sizes.png"]
     assert [r.name for r in read_index(tmp_path)] == ["segment_sizes", "rfm_grid"]
+
+
+def test_the_optional_input_charts_say_why_they_are_not_drawn_without_the_inputs(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "without.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        con.execute(f"delete from {ENGAGEMENT_PROFILES}")
+        con.execute(f"delete from {ATTRIBUTE_PROFILES}")
+    results = render_charts(
+        copy, tmp_path / "out", names=["engagement_lifts", "attribute_mix"], log=lambda _: None
+    )
+    assert {r.name: r.status for r in results} == {
+        "engagement_lifts": "skipped",
+        "attribute_mix": "skipped",
+    }
+    assert all("loaded" in (r.reason or "") for r in results)

@@ -85,10 +85,12 @@ def test_format_choices_are_enforced():
 
 def test_real_data_replaces_demo_data_only_when_asked(tmp_path, capsys):
     from segmentation.demo import DemoConfig, write_demo
+    from segmentation.demo.sources import write_demo_sources
 
     database = tmp_path / "w.duckdb"
     with duckdb.connect(str(database)) as con:
         write_demo(con, DemoConfig(customers=20, months=2, seed=3))
+        write_demo_sources(con, DemoConfig(customers=20, months=2, seed=3))
     data = tmp_path / "day.csv"
     data.write_text(
         f"{UCI_HEADER}\n536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"
@@ -105,6 +107,11 @@ def test_real_data_replaces_demo_data_only_when_asked(tmp_path, capsys):
             "select count(*), min(source_file) from raw.transactions"
         ).fetchall() == [(1, str(data))]
         assert con.execute("select count(*) from raw.customer_archetypes").fetchall() == [(0,)]
+        # the demo's optional inputs describe demo customers: they go with the demo log
+        assert con.execute(
+            "select (select count(*) from raw.engagement_events) "
+            "+ (select count(*) from raw.customer_attributes)"
+        ).fetchall() == [(0,)]
 
 
 def test_demo_refuses_to_overwrite_loaded_data(tmp_path):

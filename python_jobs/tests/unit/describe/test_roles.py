@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from segmentation.config.segmentation import DEFAULTS, SegmentationSettings
 from segmentation.describe.roles import (
@@ -63,3 +64,37 @@ def test_the_kept_model_gives_its_own_settings_and_inputs() -> None:
         "v1",
     )
     assert kept_model_roles(model.iloc[:0]) == ((), (), None)
+
+
+def test_optional_inputs_add_describing_rows_with_their_coverage() -> None:
+    features = pd.DataFrame({"customer_id": ["1", "2"], "monetary_amount": [1.0, 2.0]})
+    engagement = pd.DataFrame(
+        {
+            "segment_id": [1, 2],
+            "feature_name": ["email_open_rate", "email_open_rate"],
+            "population_coverage": [0.6, 0.6],
+        }
+    )
+    attributes = pd.DataFrame(
+        {
+            "segment_id": [1, 1],
+            "attribute_name": ["age_band", "age_band"],
+            "population_coverage": [0.3, 0.3],
+        }
+    )
+    plain = feature_roles(features, ["monetary_amount"], ["monetary_amount"])
+    empty = feature_roles(
+        features,
+        ["monetary_amount"],
+        ["monetary_amount"],
+        optional=(pd.DataFrame(), pd.DataFrame()),
+    )
+    pd.testing.assert_frame_equal(plain, empty)
+    roles = feature_roles(
+        features, ["monetary_amount"], ["monetary_amount"], optional=(engagement, attributes)
+    ).set_index("feature_name")
+    assert list(roles.index) == ["monetary_amount", "email_open_rate", "age_band"]
+    assert (roles.loc[["email_open_rate", "age_band"], "feature_role"] == "describing").all()
+    assert roles.loc["email_open_rate", "missing_share"] == pytest.approx(0.4)
+    assert "engagement_feature_role: define" in roles.loc["email_open_rate", "role_reason"]
+    assert not roles.loc["age_band", "is_model_input"]
