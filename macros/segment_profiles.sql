@@ -78,3 +78,61 @@
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+{% macro defining_attributes() -%}
+    {#- The attribute names of the var segmentation.categorical_attributes (name -> weight; the
+        package checks names and weights), sorted; empty when attributes only describe. -#}
+    {%- set settings = var('segmentation', {}) -%}
+    {%- if settings is string -%}
+        {%- set settings = fromjson(settings) if settings | trim else {} -%}
+    {%- endif -%}
+    {%- set chosen = (settings or {}).get('categorical_attributes') or {} -%}
+    {%- for name in chosen -%}
+        {%- if not modules.re.fullmatch('[a-z][a-z0-9_]*', name | string) -%}
+            {{ exceptions.raise_compiler_error("segmentation.categorical_attributes names '" ~ name ~ "': an attribute name is lower-case letters, digits and underscores, starting with a letter") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(chosen | list | sort) }}
+{%- endmacro %}
+
+{% macro attribute_indicator_columns(attributes_relation) -%}
+    {#- One entry {attribute, category, column} per category of each defining attribute, read
+        from `attributes_relation` (int_customer_attributes_current) when the model runs; the
+        column is attribute_<name>__<category as a plain name>, at most 63 characters and unique
+        (python_jobs/src/segmentation/config/segmentation.py indicator_prefix names the same
+        start). Empty while parsing or when no attribute defines. -#}
+    {%- set names = defining_attributes() -%}
+    {%- set columns = [] -%}
+    {%- if execute and names -%}
+        {%- set query -%}
+            select attribute_name, attribute_category
+            from {{ attributes_relation }}
+            where attribute_name in ({% for name in names %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %})
+                and attribute_category is not null
+            group by attribute_name, attribute_category
+            order by attribute_name, attribute_category
+        {%- endset -%}
+        {%- set rows = run_query(query).rows -%}
+        {%- set taken = [] -%}
+        {%- for name in names -%}
+            {%- set categories = [] -%}
+            {%- for row in rows if row[0] == name -%}
+                {%- do categories.append(row[1]) -%}
+            {%- endfor -%}
+            {%- if categories | length > 20 -%}
+                {{ exceptions.raise_compiler_error("customer attribute " ~ name ~ " has " ~ (categories | length) ~ " categories; at most 20 can define segments (group them in the attribute file, or take " ~ name ~ " out of segmentation.categorical_attributes)") }}
+            {%- endif -%}
+            {%- for category in categories -%}
+                {%- set prefix = 'attribute_' ~ name ~ '__' -%}
+                {%- set stem = modules.re.sub('[^a-z0-9]+', '_', category | string | lower).strip('_') or 'value' -%}
+                {%- set column = (prefix ~ stem)[:60] -%}
+                {%- if column in taken -%}
+                    {%- set column = column[:57] ~ '_' ~ loop.index -%}
+                {%- endif -%}
+                {%- do taken.append(column) -%}
+                {%- do columns.append({'attribute': name, 'category': category | string, 'column': column}) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(columns) }}
+{%- endmacro %}

@@ -19,6 +19,25 @@ engagement as (
     select * from {{ ref('int_customer_engagement') }}
 ),
 {%- endif %}
+{%- if defining_attributes() %}
+{%- set indicators = attribute_indicator_columns(ref('int_customer_attributes_current')) %}
+
+-- segmentation.categorical_attributes: one 0/1 column per category of each defining attribute
+attribute_indicators as (
+    select
+        customer_id
+        {%- for indicator in indicators %},
+        max(case
+            when attribute_name = '{{ indicator.attribute }}'
+                and attribute_category = '{{ indicator.category | replace("'", "''") }}'
+                then 1 else 0
+        end) as {{ indicator.column }}
+        {%- endfor %}
+    from {{ ref('int_customer_attributes_current') }}
+    where attribute_name in ({% for name in defining_attributes() %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %})
+    group by customer_id
+),
+{%- endif %}
 
 final as (
     select
@@ -68,11 +87,21 @@ final as (
         engagement.{{ feature }}{{ "," if not loop.last }}
         {%- endfor %}
         {%- endif %}
+        {%- if defining_attributes() %}
+        {%- for indicator in indicators %},
+        cast(coalesce(attribute_indicators.{{ indicator.column }}, 0) as {{ dbt.type_float() }})
+            as {{ indicator.column }}
+        {%- endfor %}
+        {%- endif %}
     from order_stats
     cross join bounds
     {%- if engagement_defines_segments() %}
     left join engagement
         on order_stats.customer_id = engagement.customer_id
+    {%- endif %}
+    {%- if defining_attributes() %}
+    left join attribute_indicators
+        on order_stats.customer_id = attribute_indicators.customer_id
     {%- endif %}
 )
 

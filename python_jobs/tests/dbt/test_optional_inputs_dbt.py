@@ -18,6 +18,7 @@ from helpers import REPO_ROOT, dbt_vars, fast_segmentation, fast_vars, query_fra
 from segmentation.config.segmentation import DEFAULTS
 from segmentation.describe.engagement import ENGAGEMENT_FEATURES
 from segmentation.describe.segment_inputs import attribute_profiles, engagement_profiles
+from segmentation.engine.scoring import score
 from segmentation.io.warehouse import connect
 from segmentation.loading.sources import SourceOptions, load_source
 
@@ -212,10 +213,13 @@ def test_a_grocer_loyalty_file_appears_in_the_profiles(demo_copy, tmp_path) -> N
     )
 
 
-def test_engagement_features_define_segments_when_the_role_says_so(demo_copy) -> None:
+def test_engagement_features_and_attributes_define_segments_when_opted_in(demo_copy) -> None:
     """Opt-in: with engagement_feature_role define, listed engagement features are model inputs
-    (with an explicit imputation rule) and the roles table says the var made them define."""
+    (with an explicit imputation rule); with segmentation.categorical_attributes, each category
+    of the named attribute is a weighted 0/1 input. The roles table says the vars did it, and
+    the SQL scoring of the kept model agrees with the package's."""
     features = [*DEFAULT_FEATURES, "email_open_rate", "sessions_per_month"]
+    weight = 1.5
     variables = fast_vars(
         engagement_feature_role="define",
         segmentation={
@@ -226,23 +230,60 @@ def test_engagement_features_define_segments_when_the_role_says_so(demo_copy) ->
                 "email_open_rate": 0,
                 "sessions_per_month": 0,
             },
+            "categorical_attributes": {"household": weight},
         },
     )
+    database = demo_copy.database
     run_dbt(
         ["build", "--exclude-resource-type", "unit_test", *dbt_vars(variables)],
-        demo_copy.database,
+        database,
         demo_copy.work,
     )
-    model = query_frame(demo_copy.database, "select features_used from ml.ml_segment_model")
-    assert "email_open_rate" in json.loads(model["features_used"][0])
+    model = query_frame(database, "select features_used from ml.ml_segment_model")
+    used = json.loads(model["features_used"][0])
+    assert "email_open_rate" in used
     roles = query_frame(
-        demo_copy.database,
-        "select feature_name, feature_role, role_reason from ml.ml_feature_roles",
+        database,
+        "select feature_name, feature_role, is_model_input, role_reason from ml.ml_feature_roles",
     ).set_index("feature_name")
     assert roles.loc["email_open_rate", "feature_role"] == "defining"
     assert "set by the var segmentation.features" in roles.loc["email_open_rate", "role_reason"]
     # an engagement feature the var does not list still only describes
     assert roles.loc["email_click_rate", "feature_role"] == "describing"
+    assert roles.loc["household", "feature_role"] == "defining"
+    assert bool(roles.loc["household", "is_model_input"])
+    assert "categorical_attributes" in roles.loc["household", "role_reason"]
+    assert roles.loc["age_band", "feature_role"] == "describing"
+
+    # one 0/1 column per current household category, 1 exactly for its customers
+    current = query_frame(
+        database,
+        "select customer_id, attribute_category from intermediate.int_customer_attributes_current "
+        "where attribute_name = 'household'",
+    ).set_index("customer_id")["attribute_category"]
+    table = query_frame(database, "select * from marts.fct_customer_features")
+    columns = sorted(c for c in table.columns if c.startswith("attribute_household__"))
+    assert len(columns) == current.nunique() >= 2
+    assert set(columns) <= set(used)
+    for category in current.unique():
+        column = "attribute_household__" + category.lower().replace(" ", "_")
+        expected = table["customer_id"].map(current).eq(category).astype(float)
+        assert table[column].tolist() == expected.tolist(), column
+    uncovered = ~table["customer_id"].isin(current.index)
+    assert uncovered.any() and (table.loc[uncovered, columns] == 0).all().all()
+
+    params = query_frame(database, "select * from ml.ml_feature_transform_params")
+    indicator = params[params["feature_name"].isin(columns)]
+    assert indicator["scale"].tolist() == pytest.approx([2**0.5 / weight] * len(columns))
+    assert indicator["centre"].tolist() == [0.0] * len(columns)
+    # the SQL scoring of the kept model (ml_customer_assignments) is the package's scoring
+    representatives = query_frame(database, "select * from ml.ml_segment_representatives")
+    scores = score(table, params, representatives)
+    assigned = query_frame(
+        database, "select customer_id, segment_id from ml.ml_customer_assignments"
+    )
+    by_customer = dict(zip(table["customer_id"], scores.segment_ids, strict=True))
+    assert assigned["segment_id"].tolist() == assigned["customer_id"].map(by_customer).tolist()
 
 
 def test_the_package_segment_profiles_equal_the_marts(demo_build) -> None:

@@ -8,6 +8,7 @@ Unknown keys and values of the wrong type are errors that name the key.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,18 @@ SCALERS: tuple[str, ...] = ("standard", "robust", "quantile")
 OBJECTIVES: tuple[str, ...] = ("actionable", "separation")
 LINKAGES: tuple[str, ...] = ("ward", "average", "complete", "single")
 
+# An attribute's name as dbt and the warehouse see it (stg_shop__customer_attributes).
+ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# The most a weight may be: beyond it one attribute would outweigh every numeric feature.
+MAX_ATTRIBUTE_WEIGHT = 10.0
+
+
+def indicator_prefix(attribute: str) -> str:
+    """The start of the names of ``attribute``'s 0/1 category columns in fct_customer_features
+    (the dbt macro attribute_indicator_columns names them the same way)."""
+    return f"attribute_{attribute}__"
+
+
 # The defaults, documented key by key in dbt_project.yml (a test keeps both in step).
 DEFAULTS: dict[str, Any] = {
     "random_state": 42,
@@ -87,6 +100,13 @@ DEFAULTS: dict[str, Any] = {
     # after the as-of date, so their gap is at least recency_days: that censored lower bound is
     # used (it keeps one-order customers apart from frequent buyers).
     "imputation": {"mean_days_between_orders": "recency_days"},
+    # Customer attributes (the optional customer input) that define segments too, each with its
+    # weight: attribute name -> weight. Each category becomes a 0/1 column of
+    # fct_customer_features (attribute_<name>__<category>), scaled so that two customers in
+    # different categories are `weight` apart, as far as one standard deviation of a numeric
+    # feature times the weight. A customer without the attribute has 0 in every column: half-way
+    # between the categories, not imputed into one. Empty: attributes only describe segments.
+    "categorical_attributes": {},
     # Values outside these quantiles are set to the bound (flagged as outliers, never dropped);
     # null switches clipping off.
     "clip_quantiles": [0.01, 0.99],
@@ -234,6 +254,7 @@ class PreparationSettings:
     log_scale_floor: float | None
     pca_components: int | float | None
     max_abs_correlation: float
+    categorical_attributes: tuple[tuple[str, float], ...] = ()
 
     def imputation_for(self, feature: str) -> str | float | None:
         """The NULL rule of ``feature`` (column name, "median", number) or None."""
@@ -270,6 +291,7 @@ class SegmentationSettings:
             else _CHECK.number(merged, "log_scale_floor", 0.0, 10.0),
             pca_components=_pca(merged["pca_components"]),
             max_abs_correlation=_CHECK.number(merged, "max_abs_correlation", low=0.0, high=1.0),
+            categorical_attributes=_categorical_attributes(merged["categorical_attributes"]),
         )
         if not prep.features:
             raise SettingsError("segmentation.features is empty: name at least one feature")
@@ -370,7 +392,7 @@ class SegmentationSettings:
 
 def merge_with_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
     """Deep-merge ``values`` over :data:`DEFAULTS`; unknown keys are errors naming the key."""
-    return _CHECK.merge(DEFAULTS, values, opaque=("imputation",))
+    return _CHECK.merge(DEFAULTS, values, opaque=("imputation", "categorical_attributes"))
 
 
 def _target_segments(selection: Mapping[str, Any]) -> tuple[int, int]:
@@ -445,3 +467,25 @@ def _imputation(value: Any) -> tuple[tuple[str, str | float], ...]:
             raise SettingsError(f"segmentation.imputation.{feature} has bad rule {rule!r}")
         rules.append((feature, rule if isinstance(rule, str) else float(rule)))
     return tuple(rules)
+
+
+def _categorical_attributes(value: Any) -> tuple[tuple[str, float], ...]:
+    if not isinstance(value, Mapping):
+        raise SettingsError(
+            f"segmentation.categorical_attributes must be a mapping of attribute name to weight, "
+            f"got {value!r}"
+        )
+    chosen: list[tuple[str, float]] = []
+    for name, weight in sorted(value.items()):
+        if not isinstance(name, str) or not ATTRIBUTE_NAME.fullmatch(name):
+            raise SettingsError(
+                f"segmentation.categorical_attributes names {name!r}: an attribute name is "
+                "lower-case letters, digits and underscores, starting with a letter"
+            )
+        if not is_number(weight) or not 0.0 < float(weight) <= MAX_ATTRIBUTE_WEIGHT:
+            raise SettingsError(
+                f"segmentation.categorical_attributes.{name} must be a weight above 0 and at "
+                f"most {MAX_ATTRIBUTE_WEIGHT:g}, got {weight!r}"
+            )
+        chosen.append((name, float(weight)))
+    return tuple(chosen)

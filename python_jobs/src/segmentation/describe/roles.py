@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from segmentation.config.segmentation import SegmentationSettings
+from segmentation.config.segmentation import SegmentationSettings, indicator_prefix
 from segmentation.describe.profiles import (
     DEFINING,
     DESCRIBING,
@@ -75,20 +75,26 @@ ENGAGEMENT_REASON = (
     "the var engagement_feature_role: define and list it in segmentation.features"
 )
 ATTRIBUTE_REASON = (
-    "describes: a customer attribute (optional input, partial coverage); attributes explain "
-    "segments in profiles and personas but never move their boundaries"
+    "describes: a customer attribute (optional input, partial coverage); to let it define "
+    "segments name it in the var segmentation.categorical_attributes with a weight"
+)
+ATTRIBUTE_DEFINING_REASON = (
+    "defines: set by the var segmentation.categorical_attributes; each category is a 0/1 model "
+    "input, and a customer without the attribute sits half-way between the categories"
 )
 
 
 def kept_model_roles(model: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
-    """The kept model's defining features (its settings), its inputs after pruning
-    (``features_used``) and its version, from ml_segment_model (empty without a model)."""
+    """The kept model's defining features and attributes (its settings), its inputs after
+    pruning (``features_used``) and its version, from ml_segment_model (empty without a
+    model)."""
     if model.empty:
         return (), (), None
     row = {key: python_scalar(value) for key, value in model.iloc[0].to_dict().items()}
-    settings = SegmentationSettings.from_mapping(row.get("settings_json"))
+    prep = SegmentationSettings.from_mapping(row.get("settings_json")).preparation
     used = tuple(json.loads(row.get("features_used") or "[]"))
-    return settings.preparation.features, used, row.get("model_version_id")
+    attributes = tuple(name for name, _ in prep.categorical_attributes)
+    return (*prep.features, *attributes), used, row.get("model_version_id")
 
 
 def default_role(feature: str) -> str:
@@ -139,7 +145,8 @@ def feature_roles(
             }
         )
     if optional is not None:
-        rows += _optional_rows(*optional, {row["feature_name"] for row in rows}, model_version_id)
+        taken = {row["feature_name"] for row in rows}
+        rows += _optional_rows(*optional, taken, defining, model_inputs, model_version_id)
     return conform(rows, "ml_feature_roles")
 
 
@@ -147,9 +154,13 @@ def _optional_rows(
     engagement: pd.DataFrame,
     attributes: pd.DataFrame,
     taken: set[str],
+    defining: Sequence[str],
+    model_inputs: Sequence[str],
     model_version_id: str | None,
 ) -> list[dict]:
-    """Describing rows of the engagement features and attributes the profiles cover."""
+    """Rows of the engagement features and attributes the profiles cover: describing, but for
+    the attributes of segmentation.categorical_attributes (``defining``), whose categories are
+    model inputs when one of them is in ``model_inputs``."""
     coverage: list[tuple[str, str, float]] = []
     for frame, column, reason in (
         (engagement, "feature_name", ENGAGEMENT_REASON),
@@ -159,19 +170,23 @@ def _optional_rows(
             continue
         shares = frame.groupby(column, sort=False)["population_coverage"].max()
         coverage += [(str(name), reason, float(share)) for name, share in shares.items()]
-    return [
-        {
-            "model_version_id": model_version_id,
-            "feature_name": name,
-            "feature_label": name.replace("_", " "),
-            "feature_position": len(taken) + position,
-            "feature_role": DESCRIBING,
-            "is_model_input": False,
-            "role_reason": reason,
-            "missing_share": 1.0 - share,
-            "zero_share": None,
-        }
-        for position, (name, reason, share) in enumerate(
-            [item for item in coverage if item[0] not in taken], start=1
+    rows = []
+    for position, (name, reason, share) in enumerate(
+        [item for item in coverage if item[0] not in taken], start=1
+    ):
+        defines = reason == ATTRIBUTE_REASON and name in defining
+        prefix = indicator_prefix(name)
+        rows.append(
+            {
+                "model_version_id": model_version_id,
+                "feature_name": name,
+                "feature_label": name.replace("_", " "),
+                "feature_position": len(taken) + position,
+                "feature_role": DEFINING if defines else DESCRIBING,
+                "is_model_input": defines and any(i.startswith(prefix) for i in model_inputs),
+                "role_reason": ATTRIBUTE_DEFINING_REASON if defines else reason,
+                "missing_share": 1.0 - share,
+                "zero_share": None,
+            }
         )
-    ]
+    return rows

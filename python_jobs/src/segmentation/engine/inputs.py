@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.config.segmentation import SegmentationSettings
-from segmentation.engine.prepare import ID_COLUMN
+from segmentation.engine.prepare import ID_COLUMN, attribute_indicators
 
 MONETARY_COLUMN = "monetary_amount"
 
@@ -57,6 +57,7 @@ def model_inputs(features: pd.DataFrame, settings: SegmentationSettings) -> pd.D
     columns = [ID_COLUMN, *prep.features]
     columns += [rule for _, rule in prep.imputation if isinstance(rule, str) and rule != "median"]
     columns += [MONETARY_COLUMN, "as_of_date", "first_order_at", "last_order_at"]
+    columns += [name for _, _, names in attribute_indicators(features, prep) for name in names]
     present = [c for c in dict.fromkeys(columns) if c in features.columns]
     return features[present]
 

@@ -16,6 +16,13 @@ can score new customers without Python):
 Features that are constant after steps 1-3 (zero variance) or whose |Pearson r| with an earlier
 kept feature exceeds ``max_abs_correlation`` are left out; the reason is recorded in
 :attr:`FeaturePreparer.params_`, one row per configured feature.
+
+Customer attributes chosen to define segments (``categorical_attributes``, name -> weight) come
+as 0/1 category columns (``attribute_<name>__<category>``, one per category, 0 for a customer
+without the attribute). They are not imputed, clipped, logged or fitted: each is scaled by the
+fixed ``sqrt(2) / weight``, so two customers in different categories are ``weight`` apart and a
+customer without the attribute sits half-way (``weight / sqrt(2)`` from each category); the
+columns of one attribute are kept or left out together.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import QuantileTransformer
 
-from segmentation.config.segmentation import PreparationSettings
+from segmentation.config.segmentation import PreparationSettings, indicator_prefix
 from segmentation.io.tables import columns
 from segmentation.io.values import python_scalar
 
@@ -51,6 +58,7 @@ def validate_features(frame: pd.DataFrame, settings: PreparationSettings) -> Non
     """
     needed = [ID_COLUMN, *settings.features, *_imputation_columns(settings)]
     missing = [name for name in dict.fromkeys(needed) if name not in frame.columns]
+    indicators = [name for _, _, names in attribute_indicators(frame, settings) for name in names]
     if missing:
         raise FeatureInputError(
             f"fct_customer_features lacks column(s) {missing}; present: {list(frame.columns)}"
@@ -66,7 +74,7 @@ def validate_features(frame: pd.DataFrame, settings: PreparationSettings) -> Non
             f"fct_customer_features has duplicate customer_id values, e.g. "
             f"{_examples(duplicated)}: expected one row per customer"
         )
-    for column in dict.fromkeys([*settings.features, *_imputation_columns(settings)]):
+    for column in dict.fromkeys([*settings.features, *_imputation_columns(settings), *indicators]):
         values = pd.to_numeric(frame[column], errors="coerce")
         bad_type = values.isna() & frame[column].notna()
         if bad_type.any():
@@ -82,6 +90,11 @@ def validate_features(frame: pd.DataFrame, settings: PreparationSettings) -> Non
             )
         nulls = np.isnan(array)
         # NULL for everyone: a switched-off input (e.g. no stock codes); fit() leaves it out
+        if column in indicators and nulls.any():
+            raise FeatureInputError(
+                f"attribute column {column} has {int(nulls.sum())} NULL value(s), e.g. "
+                f"customer_id {_examples(ids[nulls])}: a category column is 0 or 1"
+            )
         if nulls.any() and not nulls.all() and settings.imputation_for(column) is None:
             raise FeatureInputError(
                 f"column {column} has {int(nulls.sum())} NULL/NaN value(s), e.g. customer_id "
@@ -123,6 +136,9 @@ class FeaturePreparer:
             rows.append(row)
             transformed[feature] = values
         self._exclude_constant_and_correlated(rows, transformed)
+        indicator_rows, indicator_values = self._indicator_rows(frame, len(rows))
+        rows += indicator_rows
+        transformed.update(indicator_values)
         used = tuple(row["feature_name"] for row in rows if row["is_used"])
         if not used:
             reasons = "; ".join(f"{row['feature_name']}: {row['exclusion_reason']}" for row in rows)
@@ -195,6 +211,29 @@ class FeaturePreparer:
             values = _log1p(values, feature)
         return row, values
 
+    def _indicator_rows(
+        self, frame: pd.DataFrame, position: int
+    ) -> tuple[list[dict[str, object]], dict[str, np.ndarray]]:
+        """Rows of the attribute category columns, with their fixed scale (module docstring);
+        an attribute no customer has adds one row that says it was left out."""
+        if self.settings.categorical_attributes and self.settings.scaler == "quantile":
+            raise FeatureInputError(
+                "segmentation.categorical_attributes needs the standard or robust scaler: the "
+                "quantile scaler would reshape the 0/1 category columns"
+            )
+        rows: list[dict[str, object]] = []
+        values: dict[str, np.ndarray] = {}
+        for attribute, weight, names in attribute_indicators(frame, self.settings):
+            if not names:
+                position += 1
+                rows.append(_left_out_attribute(attribute, position))
+                continue
+            for name in names:
+                position += 1
+                values[name] = _column(frame, name)
+                rows.append(_indicator_row(name, position, values[name], weight))
+        return rows, values
+
     def _exclude_constant_and_correlated(
         self, rows: list[dict[str, object]], transformed: dict[str, np.ndarray]
     ) -> None:
@@ -240,6 +279,8 @@ class FeaturePreparer:
         for j, name in enumerate(used):
             column = matrix[:, j]
             row = by_name[name]
+            if "centre" in row:  # an attribute category column: its scale is fixed
+                continue
             if scaler == "standard":
                 centre, scale = float(np.mean(column)), float(np.std(column))
             elif scaler == "robust":
@@ -308,6 +349,13 @@ class FeaturePreparer:
 
     def _unscaled(self, frame: pd.DataFrame) -> np.ndarray:
         validate_features(frame, self.settings)
+        gone = [row["feature_name"] for row in self._used_rows()]
+        gone = [name for name in gone if name not in frame.columns]
+        if gone:
+            raise FeatureInputError(
+                f"fct_customer_features lacks the model input column(s) {gone} (an attribute "
+                "category the model was fitted on is gone from the data?); retrain the model"
+            )
         columns = []
         for row in self._used_rows():
             values = _impute(frame, _column(frame, row["feature_name"]), row)
@@ -360,6 +408,56 @@ class FeaturePreparer:
         preparer.quantile_ = None
         preparer.pca_ = None
         return preparer
+
+
+def attribute_indicators(
+    frame: pd.DataFrame, settings: PreparationSettings
+) -> list[tuple[str, float, list[str]]]:
+    """Per attribute of ``settings.categorical_attributes``: its weight and its category columns
+    in ``frame`` (in the frame's order; none when no customer has the attribute)."""
+    return [
+        (
+            attribute,
+            weight,
+            [name for name in frame.columns if str(name).startswith(indicator_prefix(attribute))],
+        )
+        for attribute, weight in settings.categorical_attributes
+    ]
+
+
+def _indicator_row(
+    name: str, position: int, values: np.ndarray, weight: float
+) -> dict[str, object]:
+    return {
+        "feature_name": name,
+        "feature_position": position,
+        "is_used": True,
+        "exclusion_reason": None,
+        "imputation_rule": "none",
+        "imputation_column": None,
+        "imputation_value": None,
+        "missing_count": int(np.isnan(values).sum()),
+        "clip_lower": None,
+        "clip_upper": None,
+        "clipped_low_count": 0,
+        "clipped_high_count": 0,
+        "is_log1p": False,
+        "centre": 0.0,
+        "scale": math.sqrt(2.0) / weight,
+    }
+
+
+def _left_out_attribute(attribute: str, position: int) -> dict[str, object]:
+    return {
+        **_indicator_row(indicator_prefix(attribute).rstrip("_"), position, np.zeros(0), 1.0),
+        "is_used": False,
+        "exclusion_reason": (
+            f"no customer has the attribute {attribute} (load the customer attributes, or take "
+            "it out of segmentation.categorical_attributes)"
+        ),
+        "centre": None,
+        "scale": None,
+    }
 
 
 def _imputation_columns(settings: PreparationSettings) -> list[str]:

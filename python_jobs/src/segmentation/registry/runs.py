@@ -153,7 +153,7 @@ def measure(
     """The policy's signals for the kept model ``incumbent`` on the current customers."""
     features = canonical(features)
     model = incumbent.model
-    changed = settings.to_json() != model.get("settings_json")
+    changed = settings_changed(settings, model.get("settings_json"))
     age = None
     now, trained = as_of_date(features), _date(model.get("as_of_date"))
     if now is not None and trained is not None:
@@ -293,12 +293,24 @@ def train_version(
     return ModelArtifact.from_json(artifact.to_json())
 
 
+def settings_changed(settings: SegmentationSettings, stored: str | None) -> bool:
+    """True when ``settings`` differ from a version's stored settings. The stored ones are read
+    with today's defaults, so a setting added since (stored without it, taking its default)
+    is no change; settings that no longer read (a key since removed) are one."""
+    if not stored:
+        return True
+    try:
+        return settings.to_json() != SegmentationSettings.from_mapping(stored).to_json()
+    except ValueError:
+        return True
+
+
 def _preferred_segments(
     incumbent: ModelArtifact | None, settings: SegmentationSettings
 ) -> int | None:
     """The kept model's number of segments, unless there is none or the settings changed (a
     new setting, e.g. target_segments, is the user's word on the number of segments)."""
-    if incumbent is None or settings.to_json() != incumbent.model.get("settings_json"):
+    if incumbent is None or settings_changed(settings, incumbent.model.get("settings_json")):
         return None
     value = incumbent.model.get("n_segments")
     return None if value is None or pd.isna(value) else int(value)

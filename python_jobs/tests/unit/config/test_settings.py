@@ -68,3 +68,24 @@ def test_bad_settings_name_the_key(override: dict, message: str) -> None:
 def test_non_mapping_var_is_rejected() -> None:
     with pytest.raises(SettingsError, match="mapping"):
         SegmentationSettings.from_mapping(["kmeans"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (["household"], "must be a mapping"),
+        ({"House Hold": 1.0}, "lower-case letters"),
+        ({"household": 0}, "above 0"),
+        ({"household": 11}, "at most 10"),
+        ({"household": True}, "above 0"),
+    ],
+)
+def test_categorical_attributes_are_checked(value, message) -> None:
+    with pytest.raises(SettingsError, match=message):
+        SegmentationSettings.from_mapping({"categorical_attributes": value})
+
+
+def test_categorical_attributes_replace_their_default_whole() -> None:
+    settings = SegmentationSettings.from_mapping({"categorical_attributes": {"kids": 2, "age": 1}})
+    assert settings.preparation.categorical_attributes == (("age", 1.0), ("kids", 2.0))
+    assert SegmentationSettings.from_mapping({}).preparation.categorical_attributes == ()

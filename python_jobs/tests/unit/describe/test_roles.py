@@ -98,3 +98,40 @@ def test_optional_inputs_add_describing_rows_with_their_coverage() -> None:
     assert roles.loc["email_open_rate", "missing_share"] == pytest.approx(0.4)
     assert "engagement_feature_role: define" in roles.loc["email_open_rate", "role_reason"]
     assert not roles.loc["age_band", "is_model_input"]
+
+
+def test_an_attribute_of_categorical_attributes_defines_and_others_describe() -> None:
+    settings = SegmentationSettings.from_mapping({"categorical_attributes": {"household": 1.0}})
+    used = [*DEFAULTS["features"], "attribute_household__single", "attribute_household__couple"]
+    model = pd.DataFrame(
+        [
+            {
+                "model_version_id": "v2",
+                "settings_json": settings.to_json(),
+                "features_used": json.dumps(used),
+            }
+        ]
+    )
+    defining, inputs, version = kept_model_roles(model)
+    assert defining[-1] == "household" and version == "v2"
+    features = pd.DataFrame({"customer_id": ["1", "2"], "monetary_amount": [1.0, 2.0]})
+    attributes = pd.DataFrame(
+        {
+            "segment_id": [1, 1],
+            "attribute_name": ["household", "age_band"],
+            "population_coverage": [0.4, 0.3],
+        }
+    )
+    roles = feature_roles(
+        features, defining, inputs, version, optional=(pd.DataFrame(), attributes)
+    ).set_index("feature_name")
+    assert roles.loc["household", "feature_role"] == "defining"
+    assert roles.loc["household", "is_model_input"]
+    assert "categorical_attributes" in roles.loc["household", "role_reason"]
+    assert roles.loc["age_band", "feature_role"] == "describing"
+    assert "categorical_attributes" in roles.loc["age_band", "role_reason"]
+    # named in the settings but no category left as an input (e.g. not loaded): not an input
+    unused = feature_roles(
+        features, defining, DEFAULTS["features"], version, optional=(pd.DataFrame(), attributes)
+    ).set_index("feature_name")
+    assert not unused.loc["household", "is_model_input"]

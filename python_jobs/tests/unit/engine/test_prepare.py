@@ -186,3 +186,64 @@ def test_feature_null_for_everyone_is_left_out_with_its_reason(features) -> None
     assert "NULL for every customer" in row["exclusion_reason"]
     assert "distinct_products" not in preparer.used_features_
     assert preparer.transform(frame).shape == (len(frame), len(preparer.used_features_))
+
+
+def _with_household(features: pd.DataFrame) -> pd.DataFrame:
+    """``features`` with the 0/1 columns of a three-category attribute; every fourth customer
+    has no value (0 in every column)."""
+    frame = features.copy()
+    category = np.array(["couple", "family", "single", None], dtype=object)[
+        np.arange(len(frame)) % 4
+    ]
+    for name in ("couple", "family", "single"):
+        frame[f"attribute_household__{name}"] = (category == name).astype(float)
+    return frame
+
+
+def test_attribute_categories_are_weighted_inputs_and_missing_sits_half_way(features) -> None:
+    frame = _with_household(features)
+    weight = 1.5
+    settings = prep_settings(categorical_attributes={"household": weight})
+    preparer = FeaturePreparer(settings).fit(frame)
+    names = [f"attribute_household__{n}" for n in ("couple", "family", "single")]
+    assert list(preparer.used_features_[-3:]) == names
+    matrix = preparer.transform(frame)[:, -3:]
+    couple, family, _, unknown = matrix[0], matrix[1], matrix[2], matrix[3]
+    # two categories are `weight` apart; a customer without the attribute is half-way
+    assert np.linalg.norm(couple - family) == pytest.approx(weight)
+    assert np.linalg.norm(unknown - couple) == pytest.approx(weight / np.sqrt(2))
+    assert np.linalg.norm(unknown - family) == pytest.approx(weight / np.sqrt(2))
+    # the numeric features are prepared as without the attribute
+    plain = FeaturePreparer(prep_settings()).fit(features).transform(features)
+    np.testing.assert_allclose(preparer.transform(frame)[:, :-3], plain, rtol=1e-12)
+    # the stored SQL expressions give the same values (the kept model scores in SQL)
+    used = preparer.params_[preparer.params_["is_used"]]
+    select = ", ".join(f"{expr} as f{i}" for i, expr in enumerate(used["sql_expression"]))
+    con = duckdb.connect()
+    con.register("fct_customer_features", frame)
+    scored = con.sql(f"select {select} from fct_customer_features").fetchnumpy()
+    got = np.column_stack([scored[f"f{i}"] for i in range(len(used))])
+    np.testing.assert_allclose(got, preparer.transform(frame), rtol=1e-9, atol=1e-9)
+    # and the stored parameters rebuild the same transform
+    rebuilt = FeaturePreparer.from_params(preparer.params_, settings)
+    np.testing.assert_allclose(rebuilt.transform(frame), preparer.transform(frame))
+
+
+def test_attribute_no_customer_has_is_left_out_and_a_gone_category_is_named(features) -> None:
+    settings = prep_settings(categorical_attributes={"household": 1.0, "region": 1.0})
+    frame = _with_household(features)
+    preparer = FeaturePreparer(settings).fit(frame)
+    params = preparer.params_.set_index("feature_name")
+    assert not params.loc["attribute_region", "is_used"]
+    reason = params.loc["attribute_region", "exclusion_reason"]
+    assert "no customer has the attribute region" in reason
+    with pytest.raises(FeatureInputError, match="attribute_household__single"):
+        preparer.transform(frame.drop(columns="attribute_household__single"))
+    with pytest.raises(FeatureInputError, match="standard or robust scaler"):
+        FeaturePreparer(
+            prep_settings(categorical_attributes={"household": 1.0}, scaler="quantile")
+        ).fit(frame)
+    broken = frame.copy()
+    broken.loc[broken.index[:2], "attribute_household__couple"] = np.nan
+    with pytest.raises(FeatureInputError, match="attribute_household__couple has 2 NULL"):
+        FeaturePreparer(settings).fit(broken)

@@ -17,7 +17,7 @@ from segmentation.engine.scoring import score
 from segmentation.io.tables import SCHEMAS
 from segmentation.registry.artifact import ModelArtifact, kept_artifact
 from segmentation.registry.monitoring import feature_drift, retraining_policy
-from segmentation.registry.runs import registry_run
+from segmentation.registry.runs import registry_run, settings_changed
 from segmentation.registry.tables import (
     current_model,
     current_part,
@@ -183,3 +183,14 @@ def test_unscorable_settings_and_empty_input() -> None:
     assert len(empty) == 0 and list(empty.columns) == list(SCHEMAS["ml_registry_runs"])
     assert len(current_model(None)) == 0
     assert len(feature_drift(None)) == 0
+
+
+def test_a_setting_added_since_a_version_was_stored_is_no_change() -> None:
+    settings = SegmentationSettings.from_mapping({"kmeans": {"k_max": 6}})
+    stored = json.loads(settings.to_json())
+    del stored["categorical_attributes"]  # as stored before the setting existed
+    assert not settings_changed(settings, json.dumps(stored))
+    assert settings_changed(settings, SegmentationSettings.from_mapping({}).to_json())
+    stored["retired_setting"] = 1  # a key since removed: the stored settings no longer read
+    assert settings_changed(settings, json.dumps(stored))
+    assert settings_changed(settings, None)
