@@ -213,7 +213,9 @@ def test_a_grocer_loyalty_file_appears_in_the_profiles(demo_copy, tmp_path) -> N
     )
 
 
-def test_engagement_features_and_attributes_define_segments_when_opted_in(demo_copy) -> None:
+def test_engagement_features_and_attributes_define_segments_when_opted_in(
+    demo_build, tmp_path
+) -> None:
     """Opt-in: with engagement_feature_role define, listed engagement features are model inputs
     (with an explicit imputation rule); with segmentation.categorical_attributes, each category
     of the named attribute is a weighted 0/1 input. The roles table says the vars did it, and
@@ -233,11 +235,13 @@ def test_engagement_features_and_attributes_define_segments_when_opted_in(demo_c
             "categorical_attributes": {"household": weight},
         },
     )
-    database = demo_copy.database
+    # its own copy: the module's copy gets the grocer's attributes in place of the demo's
+    warehouse = demo_build.copy_to(tmp_path / "warehouse")
+    database = warehouse.database
     run_dbt(
         ["build", "--exclude-resource-type", "unit_test", *dbt_vars(variables)],
         database,
-        demo_copy.work,
+        warehouse.work,
     )
     model = query_frame(database, "select features_used from ml.ml_segment_model")
     used = json.loads(model["features_used"][0])
