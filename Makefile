@@ -99,9 +99,10 @@ docs: $(STAMP)
 test: lint pytest dbt-test
 
 # Test processes (pytest-xdist): one per core by default. Each test file runs whole in one
-# process (its module fixtures build one warehouse); PYTEST_WORKERS=0 runs everything in this one.
+# process (its module fixtures build one warehouse), longest files first (the order
+# python_jobs/tests/conftest.py gives); PYTEST_WORKERS=0 runs everything in this one.
 PYTEST_WORKERS ?= auto
-PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Every pytest test: python_jobs/tests/unit and python_jobs/tests/dbt (end to end, with dbt).
 pytest: $(STAMP)
