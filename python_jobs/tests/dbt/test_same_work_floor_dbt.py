@@ -8,9 +8,13 @@ naming the column. tests/dbt/test_pipeline_dbt.py checks the floor on the real l
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
+from helpers import REPO_ROOT
 
+from segmentation.benchmark import references
 from segmentation.benchmark.floor import (
     FEATURE_MART,
     FloorMismatch,
@@ -77,9 +81,7 @@ def test_a_floor_changed_on_its_side_only_fails_naming_the_column(
         assert comparison.columns() == [column]  # nothing else moved
 
 
-def test_a_mart_changed_on_its_side_only_fails_naming_column_and_customer(
-    demo_copy,
-):
+def test_a_mart_changed_on_its_side_only_fails_naming_column_and_customer(demo_copy, tmp_path):
     with duckdb.connect(str(demo_copy.database)) as con:
         customer = con.execute(f"select min(customer_id) from {FEATURE_MART}").fetchall()[0][0]
         con.execute(
@@ -95,3 +97,9 @@ def test_a_mart_changed_on_its_side_only_fails_naming_column_and_customer(
     message = str(raised.value)
     assert f"evening_order_share: 1 customer (customer {customer!r}: floor" in message
     assert message.count("\n- ") == 1  # that column only
+    # the bench's timed floor query reports it (runner.py then stops with it)
+    out = tmp_path / "floor-query.json"
+    database = ["--database", str(demo_copy.database), "--project-dir", str(REPO_ROOT)]
+    assert references.main(["floor-query", *database, "--json-out", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["query_seconds"] > 0 and figures["mismatch"] == message

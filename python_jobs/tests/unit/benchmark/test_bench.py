@@ -10,12 +10,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import inspect
+import json
+import math
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from segmentation.benchmark import data, report
+from segmentation.benchmark import data, report, runner
 from segmentation.benchmark.data import (
     NEXT_DAY_SUFFIX,
     SizeError,
@@ -24,7 +27,8 @@ from segmentation.benchmark.data import (
     parse_sizes,
     write_next_day,
 )
-from segmentation.benchmark.measure import StepFailed, combine, run_measured
+from segmentation.benchmark.floor import FloorMismatch
+from segmentation.benchmark.measure import Measurement, StepFailed, combine, run_measured
 from segmentation.benchmark.pipeline import (
     Model,
     build_stages,
@@ -32,6 +36,7 @@ from segmentation.benchmark.pipeline import (
     feature_models,
     merged_seconds,
 )
+from segmentation.config.segmentation import SegmentationSettings
 from segmentation.demo import catalogue, tuning
 
 # -- sizes -------------------------------------------------------------------------------------
@@ -184,17 +189,47 @@ def test_log_fingerprint_follows_every_module_of_the_generator(monkeypatch):
             assert data.generator_fingerprint() != before
 
 
+# -- the floor's check ------------------------------------------------------------------------
+
+
+def test_no_floor_figure_is_kept_when_the_floor_differs_from_the_mart(tmp_path, monkeypatch):
+    """The bench stops at the size whose floor differs, with the check's message."""
+    commands = []
+
+    def measured(label, command, **_):
+        commands.append(label)
+        out = Path(command[command.index("--json-out") + 1])
+        mismatch = "the same-work floor differs from the mart:\n- avg_order_value: 3 customers"
+        out.write_text(json.dumps({"query_seconds": 0.5, "customers": 3, "mismatch": mismatch}))
+        return Measurement(label, 1.0, 100.0, 0)
+
+    monkeypatch.setattr(runner, "run_measured", measured)
+    row = _row(report.FULL)
+    bench = runner.Runner(repo_root=tmp_path, database=tmp_path / "w.duckdb", work=tmp_path)
+    log = data.LogFile(tmp_path / "log.parquet", lines=10, customers=3)
+    settings = SegmentationSettings.from_mapping(None)
+    with pytest.raises(FloorMismatch, match=r"size 1m: the same-work floor differs(.|\n)*avg_"):
+        runner._measure_references(row, bench, log, settings, tmp_path)
+    assert commands == ["floor-query"]  # nothing measured after the failed check
+    assert math.isnan(row.floor_query_s) and row.floor_checked_customers is None
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 
-def test_table_has_every_column_and_marks_what_was_not_measured(tmp_path):
-    row = report.BenchRow(
-        size="1m", build=report.DAILY, lines=10, new_lines=2, customers=3, load_average=0.5,
+def _row(build: str) -> report.BenchRow:
+    """A row of made-up figures (feature chain 1.5 s, end to end 11 s), nothing referenced."""
+    return report.BenchRow(
+        size="1m", build=build, lines=10, new_lines=2, customers=3, load_average=0.5,
         load_s=1, load_peak_mib=100, sql_models_s=2, sql_models_peak_mib=200,
         python_models_s=3, python_models_peak_mib=300, tests_s=4, tests_peak_mib=400,
         publish_s=1, publish_peak_mib=100, end_to_end_s=11, end_to_end_peak_mib=400,
         feature_sql_s=1.5,
     )  # fmt: skip
+
+
+def test_table_has_every_column_and_marks_what_was_not_measured(tmp_path):
+    row = _row(report.DAILY)
     path = tmp_path / "table.csv"
     report.write_csv([row], path)
     with path.open() as handle:
