@@ -17,10 +17,10 @@ merged), and its peak the largest resident set sampled meanwhile. Stages overlap
 beside a model on dbt's other thread), so the stage times of the build add up to at least the
 build's wall time. The **feature SQL** figure is the feature chain (``fct_customer_features``
 and every model it is built from) rebuilt on its own after the run, from its first model's
-start to its last model's end, the way the bare feature query it is compared with runs: inside
-the build its models share the cores with tests and other models. The rebuild is a full
-refresh: the chain's incremental models would otherwise find nothing to do, and the bare query
-computes every customer.
+start to its last model's end, the way the same-work floor query it is compared with runs
+(``floor.py``): inside the build its models share the cores with tests and other models. The
+rebuild is a full refresh: the chain's incremental models would otherwise find nothing to do,
+and the floor computes every customer.
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ def chain_seconds(nodes: Sequence[dict[str, Any]], feature_names: frozenset[str]
 def feature_stage_seconds(runner: Runner, feature_names: frozenset[str]) -> float:
     """Wall time of the feature chain rebuilt on its own and in full (``dbt run
     --full-refresh``, models only, nothing else running), from its first model's start to its
-    last model's end: the figure compared with the bare feature query, which also runs alone
+    last model's end: the figure compared with the same-work floor query, which also runs alone
     and computes every customer."""
     _, done = _drive(
         runner,
