@@ -103,7 +103,7 @@
     {%- endif -%}
     {%- set found = modules.re.fullmatch("\\{\\{\\s*var\\(\\s*'([A-Za-z_][A-Za-z0-9_]*)'\\s*\\)\\s*\\}\\}", text | trim) -%}
     {%- if not found -%}
-        {{ exceptions.raise_compiler_error("column check " ~ test_name ~ " has the argument " ~ text ~ ", which the combined checks cannot render (only {{ var('name') }} is read)") }}
+        {{ exceptions.raise_compiler_error("column check " ~ test_name ~ " has the argument " ~ text ~ ", which the combined checks cannot render (only a plain var call is read)") }}
     {%- endif -%}
     {{ return(var(found.group(1)) | string) }}
 {%- endmacro %}
