@@ -1,7 +1,8 @@
 """`segmentation bench` end to end: one smoke run of the whole pipeline, measured.
 
 The speed targets are not tested (they depend on the machine); this checks that the command
-works, that every stage of the run is measured and that the table has every column.
+works, that every stage of the run is measured, that the same-work floor was checked against
+the feature mart and that the table has every column.
 """
 
 from __future__ import annotations
@@ -62,7 +63,11 @@ def test_bench_command_measures_every_stage_on_a_small_log(tmp_path):
         float(record["end_to_end_s"]) / float(record["notebook_s"]), rel=1e-3
     )
     markdown = (work / "bench_results.md").read_text()
-    assert "| smoke | full |" in markdown and "ours / notebook" in markdown
+    assert "| smoke | full |" in markdown and "end to end / (floor + K-Means)" in markdown
+    assert "end to end / notebook" in markdown and "does less work" in markdown
+    # the floor's rows were checked equal to the mart's before its ratios were written
+    assert "the same-work floor equals marts.fct_customer_features" in done.stdout
+    assert 1000 < int(record["floor_checked_customers"]) <= 1200
     assert not (work / "run-smoke" / "warehouse.duckdb").exists()  # not kept by default
     # a scheduled build: data tests run, unit tests are left to `make test`
     built = json.loads((work / "run-smoke" / "node_seconds_full.json").read_text())

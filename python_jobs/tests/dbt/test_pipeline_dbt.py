@@ -7,6 +7,12 @@ import pytest
 from helpers import actionable_segment_problems, require_online_retail, run_dbt
 from sklearn.metrics import adjusted_rand_score
 
+from segmentation.benchmark.floor import (
+    FloorSettings,
+    FloorSources,
+    check_floor_equals_mart,
+    floor_sql,
+)
 from segmentation.demo import DemoConfig, write_demo
 from segmentation.loading import LoadOptions, load_path
 
@@ -42,6 +48,9 @@ def test_real_log_builds_actionable_segments_and_a_reversed_mistake_is_not_a_big
         assert top != "16446"
         # the default build gives segments a marketer can act on (issue: actionable segments)
         assert actionable_segment_problems(con) == []
+        # the benchmark's same-work floor gives the feature mart's rows on the real log too
+        floor = floor_sql(FloorSources.warehouse(), FloorSettings())
+        assert check_floor_equals_mart(con, f"({floor})").ok
 
     # loading the same folder again finds nothing new
     with duckdb.connect(str(database)) as con:

@@ -1,4 +1,9 @@
-"""The benchmark's input files: a demo log per size as Parquet, and one more day of it.
+"""The benchmark's inputs: its sizes, a demo log per size as Parquet, and one more day of it.
+
+A size is demo customers and months of history. The demo generator writes about 100 lines per
+customer over 25 months (about 10 lines per order); the 50M-line size keeps 8 months so that it
+has 1,000,000 customers. A size is named by a preset (``1m``, ``10m``, ``50m``, ``smoke``) or
+written ``CUSTOMERSxMONTHS`` (e.g. ``20000x25``).
 
 The pipeline, the floor and the notebook baseline all start from the same Parquet file, as a
 user's own log would arrive. Generating a big log takes minutes, so each file is written once
@@ -13,6 +18,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +26,68 @@ import duckdb
 import pyarrow.parquet as pq
 
 from segmentation import demo
-from segmentation.benchmark.sizes import BenchSize
 from segmentation.demo import DemoConfig, generate_chunks
+
+
+class SizeError(ValueError):
+    """A size that cannot be parsed; the message names it and the accepted forms."""
+
+
+@dataclass(frozen=True)
+class BenchSize:
+    """One benchmark size: ``customers`` demo customers over ``months`` months."""
+
+    name: str
+    customers: int
+    months: int
+
+    def __post_init__(self) -> None:
+        if self.customers < 1:
+            raise SizeError(f"size {self.name!r}: customers must be at least 1")
+        if not 1 <= self.months <= 1200:
+            raise SizeError(f"size {self.name!r}: months must be from 1 to 1200")
+
+
+# name -> (customers, months); the comment is the line count the generator gives (seed 42)
+PRESETS: dict[str, tuple[int, int]] = {
+    "smoke": (1_200, 25),  # ~0.14M lines, the size `make test` builds
+    "1m": (8_500, 25),  # ~1.07M lines
+    "10m": (85_000, 25),  # ~10.7M lines
+    "50m": (1_000_000, 8),  # ~51M lines
+}
+DEFAULT_SIZES = ("1m", "10m", "50m")
+
+_CUSTOM = re.compile(r"(\d+)x(\d+)")
+
+
+def parse_size(text: str) -> BenchSize:
+    """A preset name or ``CUSTOMERSxMONTHS``; :class:`SizeError` otherwise."""
+    name = text.strip().lower().replace("_", "")
+    if name in PRESETS:
+        customers, months = PRESETS[name]
+        return BenchSize(name, customers, months)
+    match = _CUSTOM.fullmatch(name)
+    if match is None:
+        raise SizeError(
+            f"unknown size {text!r}: use one of {', '.join(PRESETS)} or CUSTOMERSxMONTHS "
+            "(e.g. 20000x25)"
+        )
+    return BenchSize(name, int(match.group(1)), int(match.group(2)))
+
+
+def parse_sizes(text: str) -> list[BenchSize]:
+    """Comma-separated sizes, in the order given, each at most once."""
+    sizes: list[BenchSize] = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        size = parse_size(part)
+        if size not in sizes:
+            sizes.append(size)
+    if not sizes:
+        raise SizeError("no size given")
+    return sizes
+
 
 # The columns of the input contract a log file carries (the loader adds source_file/_row).
 LOG_COLUMNS = (

@@ -2,7 +2,8 @@
 
 A run is three child processes, one after another: ``segmentation load`` of the log, one
 ``dbt build`` of the whole project (every model, seed and test, dbt's two threads interleaving
-them as they do for a user; see ``dbt_steps.py``) and ``segmentation publish``. End to end is
+them as they do for a user; see ``dbt_steps.py``; a daily run builds as ``make daily`` does, the
+simple column tests of models inside the models) and ``segmentation publish``. End to end is
 their wall time added up, and its peak the largest of their OS-measured peaks.
 
 Within the build, dbt's record of when each node started and ended gives the stages:
@@ -17,10 +18,10 @@ merged), and its peak the largest resident set sampled meanwhile. Stages overlap
 beside a model on dbt's other thread), so the stage times of the build add up to at least the
 build's wall time. The **feature SQL** figure is the feature chain (``fct_customer_features``
 and every model it is built from) rebuilt on its own after the run, from its first model's
-start to its last model's end, the way the bare feature query it is compared with runs: inside
-the build its models share the cores with tests and other models. The rebuild is a full
-refresh: the chain's incremental models would otherwise find nothing to do, and the bare query
-computes every customer.
+start to its last model's end, the way the same-work floor query it is compared with runs
+(``floor.py``): inside the build its models share the cores with tests and other models. The
+rebuild is a full refresh: the chain's incremental models would otherwise find nothing to do,
+and the floor computes every customer.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any
 
 from segmentation.benchmark.data import LOG_COLUMNS
 from segmentation.benchmark.measure import Measurement, StepFailed, combine, run_measured
-from segmentation.io.dbt_commands import PRODUCTION_BUILD_ARGS
+from segmentation.io.dbt_commands import DAILY_BUILD_ARGS, PRODUCTION_BUILD_ARGS
 
 FEATURE_MART = "fct_customer_features"
 # The stages of one pipeline run, in the order they run and are reported.
@@ -282,7 +283,7 @@ def chain_seconds(nodes: Sequence[dict[str, Any]], feature_names: frozenset[str]
 def feature_stage_seconds(runner: Runner, feature_names: frozenset[str]) -> float:
     """Wall time of the feature chain rebuilt on its own and in full (``dbt run
     --full-refresh``, models only, nothing else running), from its first model's start to its
-    last model's end: the figure compared with the bare feature query, which also runs alone
+    last model's end: the figure compared with the same-work floor query, which also runs alone
     and computes every customer."""
     _, done = _drive(
         runner,
@@ -299,7 +300,8 @@ def run_pipeline(
     publish it, measuring every stage. The feature chain is timed on its own, rebuilt in full,
     after a full run; a daily run times it within the build, where it is incremental."""
     load = runner.measure("load", load_command(runner, log_file))
-    build, done = _drive(runner, "dbt build", runner.dbt_args("build", *PRODUCTION_BUILD_ARGS))
+    arguments = DAILY_BUILD_ARGS if daily else PRODUCTION_BUILD_ARGS
+    build, done = _drive(runner, "dbt build", runner.dbt_args("build", *arguments))
     publish = runner.measure(
         "publish",
         runner.job(

@@ -1,16 +1,19 @@
-"""The two references the pipeline is compared with, each run as its own measured process.
+"""The references the pipeline is compared with, each run as its own measured process.
 
-- The **floor**: the customer feature aggregation as one bare DuckDB query (the same twelve
-  model features, with only the obvious cleaning: lines with a customer, purchases with a
-  positive quantity and price, ``C`` invoices as cancellations; no trimming, de-duplication,
-  non-product codes or line-by-line netting), then one K-Means fit (k = 5, one k-means++ run)
-  on the log1p-scaled, standardised result: the least work that turns the log into segments.
-  ``floor`` runs it end to end from the log file (like the notebook); ``floor-query`` times
-  the query alone on the loaded ``raw.transactions``, the input of the SQL feature stage.
+- The **same-work floor** (``floor.py``, ``same_work_floor.sql``): the rows of
+  ``fct_customer_features`` as one hand-written DuckDB query, every rule of the feature chain
+  included, nothing persisted. ``floor-query`` times it alone on the loaded warehouse (the
+  input of the SQL feature stage: ``raw.transactions``, the seeded codes) and then checks that
+  its rows equal the mart's, writing the check's outcome beside the time; ``floor`` runs it
+  end to end from the log file and fits one K-Means (k = 5, one k-means++ run) on the
+  log1p-scaled, standardised result: the least work that gives the product's features and a
+  segmentation of them.
 - The **notebook baseline**, as a competent analyst writes it: pandas reads the log file,
   filters, groups by customer into recency, frequency and monetary value, log1p and
   ``StandardScaler``, then K-Means for k = 2..10 (the pipeline's ``n_init``) scored by a
-  sampled silhouette (the pipeline's sample size), keeping the best k.
+  sampled silhouette (the pipeline's sample size), keeping the best k. It does less work than
+  the pipeline (no trimming, de-duplication, non-product codes or cancellation netting; three
+  features), so it is a reference, not a target.
 
 Run as ``python -m segmentation.benchmark.references floor-query|floor|notebook ...``; each
 writes its inner timings as JSON to ``--json-out`` (the parent measures wall time and peak
@@ -28,6 +31,13 @@ from typing import Any
 
 import duckdb
 import numpy as np
+
+from segmentation.benchmark.floor import (
+    FloorSettings,
+    FloorSources,
+    compare_with_mart,
+    floor_sql,
+)
 
 FLOOR_CLUSTERS = 5
 # Columns of the customer table that enter the floor's K-Means, and those log1p-transformed.
@@ -58,94 +68,36 @@ FLOOR_LOG1P = (
 NOTEBOOK_K_RANGE = range(2, 11)
 
 
-def floor_query(source: str) -> str:
-    """The bare feature query over ``source`` (a table name or a ``read_parquet(...)`` call)."""
-    return f"""
-with
-lines as (
-    select customer_id, invoice_id, stock_code, quantity, unit_price, invoiced_at,
-        starts_with(invoice_id, 'C') as is_cancellation
-    from {source}
-    where customer_id is not null
-),
-orders as (
-    select customer_id, invoice_id, min(invoiced_at) as ordered_at,
-        sum(quantity * unit_price) as order_amount, sum(quantity) as order_units
-    from lines
-    where not is_cancellation and quantity > 0 and unit_price > 0
-    group by customer_id, invoice_id
-),
-customer_orders as (
-    select customer_id,
-        min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at,
-        count(*) as frequency_orders,
-        sum(order_amount) as monetary_amount,
-        sum(order_units) as units,
-        avg(case when dayofweek(ordered_at) in (0, 6) then 1.0 else 0.0 end)
-            as weekend_order_share,
-        avg(case when hour(ordered_at) >= 18 then 1.0 else 0.0 end) as evening_order_share
-    from orders
-    group by customer_id
-),
-customer_lines as (
-    select customer_id,
-        count(distinct stock_code) filter (where not is_cancellation and quantity > 0)
-            as distinct_products,
-        sum(quantity) filter (where not is_cancellation and quantity > 0) as purchased_units,
-        -sum(quantity) filter (where is_cancellation) as cancelled_units
-    from lines
-    group by customer_id
-),
-as_of as (
-    select cast(max(invoiced_at) as date) + 1 as as_of_date from lines
-)
-select
-    o.customer_id,
-    date_diff('day', o.last_order_at, as_of.as_of_date) as recency_days,
-    o.frequency_orders,
-    o.monetary_amount,
-    o.monetary_amount / o.frequency_orders as avg_order_value,
-    o.units / o.frequency_orders as avg_items_per_order,
-    o.monetary_amount / o.units as avg_unit_price,
-    l.distinct_products,
-    coalesce(l.cancelled_units, 0) / l.purchased_units as cancellation_rate,
-    date_diff('day', o.first_order_at, as_of.as_of_date) as tenure_days,
-    case when o.frequency_orders > 1
-        then date_diff('day', o.first_order_at, o.last_order_at) / (o.frequency_orders - 1)
-    end as mean_days_between_orders,
-    o.weekend_order_share,
-    o.evening_order_share
-from customer_orders as o
-inner join customer_lines as l on o.customer_id = l.customer_id
-cross join as_of
-"""
-
-
-def run_floor_query(database: Path) -> dict[str, Any]:
-    """The bare query alone on the warehouse's ``raw.transactions`` (the SQL stage's input)."""
+def run_floor_query(database: Path, settings: FloorSettings) -> dict[str, Any]:
+    """The floor's query alone on the warehouse (the SQL stage's inputs), then its check
+    against the mart (not timed): ``mismatch`` is None when they agree, else the message."""
     con = duckdb.connect(str(database), read_only=True)
     try:
+        query = floor_sql(FloorSources.warehouse(), settings)
         started = time.perf_counter()
-        con.execute(f"create temp table floor_features as {floor_query('raw.transactions')}")
+        con.execute(f"create temp table floor_features as {query}")
         seconds = time.perf_counter() - started
-        customers = con.execute("select count(*) from floor_features").fetchall()[0][0]
+        comparison = compare_with_mart(con, "floor_features")
     finally:
         con.close()
-    return {"query_seconds": seconds, "customers": int(customers)}
+    return {
+        "query_seconds": seconds,
+        "customers": comparison.floor_customers,
+        "mismatch": None if comparison.ok else comparison.message(),
+    }
 
 
-def run_floor(log_path: Path) -> dict[str, Any]:
-    """The floor end to end: the bare query on the log file, then one K-Means fit."""
+def run_floor(log_path: Path, project_dir: Path, settings: FloorSettings) -> dict[str, Any]:
+    """The floor end to end: its query on the log file, then one K-Means fit."""
     from sklearn.cluster import KMeans
 
     figures: dict[str, Any] = {}
     con = duckdb.connect()
     try:
         started = time.perf_counter()
-        source = f"read_parquet('{str(log_path).replace(chr(39), chr(39) * 2)}')"
+        query = floor_sql(FloorSources.log_file(log_path, project_dir), settings)
         columns = ", ".join(FLOOR_FEATURES)
-        table = con.execute(f"select {columns} from ({floor_query(source)})").fetchnumpy()
+        table = con.execute(f"select {columns} from ({query})").fetchnumpy()
         figures["query_seconds"] = time.perf_counter() - started
     finally:
         con.close()
@@ -163,9 +115,9 @@ def _floor_matrix(table: dict[str, np.ndarray]) -> np.ndarray:
     """Customers x features: NaN (one-order gaps) as recency, log1p where skewed, z-scores."""
     columns = []
     for name in FLOOR_FEATURES:
-        values = np.asarray(table[name], dtype=float)
+        values = _as_float(table[name])
         if name == "mean_days_between_orders":
-            recency = np.asarray(table["recency_days"], dtype=float)
+            recency = _as_float(table["recency_days"])
             values = np.where(np.isnan(values), recency, values)
         values = np.nan_to_num(values)
         if name in FLOOR_LOG1P:
@@ -173,6 +125,11 @@ def _floor_matrix(table: dict[str, np.ndarray]) -> np.ndarray:
         spread = values.std()
         columns.append((values - values.mean()) / (spread if spread > 0 else 1.0))
     return np.column_stack(columns)
+
+
+def _as_float(column: np.ndarray) -> np.ndarray:
+    """A fetched column as floats, NULL (masked by DuckDB) as NaN."""
+    return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
 
 
 def run_notebook(log_path: Path, n_init: int, silhouette_sample_size: int) -> dict[str, Any]:
@@ -228,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("which", choices=["floor-query", "floor", "notebook"])
     parser.add_argument("--log", type=Path, help="the log as a Parquet file (floor, notebook)")
     parser.add_argument("--database", type=Path, help="warehouse with raw.transactions")
+    parser.add_argument(
+        "--project-dir", type=Path, default=Path.cwd(), help="the dbt project (floor, floor-query)"
+    )
+    parser.add_argument("--vars", default=None, help="the build's dbt vars (floor, floor-query)")
     parser.add_argument("--n-init", type=int, default=10, help="K-Means runs per k (notebook)")
     parser.add_argument("--silhouette-sample-size", type=int, default=3000)
     parser.add_argument("--json-out", type=Path, required=True)
@@ -236,12 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("floor-query needs --database")
     if args.which != "floor-query" and args.log is None:
         parser.error(f"{args.which} needs --log")
-    if args.which == "floor-query":
-        figures = run_floor_query(args.database)
-    elif args.which == "floor":
-        figures = run_floor(args.log)
-    else:
+    if args.which == "notebook":
         figures = run_notebook(args.log, args.n_init, args.silhouette_sample_size)
+    else:
+        settings = FloorSettings.from_project(args.project_dir, args.vars)
+        if args.which == "floor-query":
+            figures = run_floor_query(args.database, settings)
+        else:
+            figures = run_floor(args.log, args.project_dir, settings)
     args.json_out.write_text(json.dumps(figures, indent=2))
     return 0
 

@@ -1,5 +1,6 @@
 """The whole benchmark: for each size, the log, a fresh warehouse, the pipeline, the references
-and (optionally) the daily build after it; the table is rewritten after every row, so an
+(the same-work floor first checked equal to the feature mart, then timed; the notebook) and
+(optionally) the daily build after it; the table is rewritten after every row, so an
 interrupted run keeps what it measured."""
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from segmentation.benchmark import report
-from segmentation.benchmark.data import LogFile, ensure_log, write_next_day
+from segmentation.benchmark.data import BenchSize, LogFile, ensure_log, write_next_day
+from segmentation.benchmark.floor import FEATURE_MART, FloorMismatch, FloorSettings
 from segmentation.benchmark.measure import Measurement, run_measured
 from segmentation.benchmark.pipeline import (
     PipelineRun,
@@ -25,7 +27,6 @@ from segmentation.benchmark.pipeline import (
     run_pipeline,
 )
 from segmentation.benchmark.report import DAILY, FULL, BenchRow
-from segmentation.benchmark.sizes import BenchSize
 from segmentation.config.segmentation import SegmentationSettings
 
 CSV_NAME = "bench_results.csv"
@@ -64,6 +65,9 @@ def run_benchmark(options: BenchOptions, say: Callable[[str], None] = print) -> 
     markdown_path = options.output_dir / MARKDOWN_NAME
     machine = report.machine_description()
     settings = _settings(options.dbt_vars)
+    if options.references:
+        # the floor's vars, checked before anything is built (it refuses vars it cannot follow)
+        FloorSettings.from_project(options.repo_root, options.dbt_vars)
     features: frozenset[str] | None = None
     for size in options.sizes:
         size_dir = options.work_dir / f"run-{size.name}"
@@ -95,9 +99,10 @@ def run_benchmark(options: BenchOptions, say: Callable[[str], None] = print) -> 
         if options.references:
             _measure_references(row, runner, log, settings, size_dir)
             say(
-                f"bench: size {size.name}: floor {row.floor_s:.1f} s, notebook "
-                f"{row.notebook_s:.1f} s; ours/floor {row.vs_floor:.2f}, ours/notebook "
-                f"{row.vs_notebook:.2f}; feature SQL / floor query {row.feature_sql_vs_floor:.2f}"
+                f"bench: size {size.name}: the same-work floor equals {FEATURE_MART} "
+                f"({row.floor_checked_customers:,} customers); feature chain / floor query "
+                f"{row.feature_sql_vs_floor:.2f}, end to end / (floor + K-Means) "
+                f"{row.vs_floor:.2f}; notebook {row.notebook_s:.1f} s (does less work)"
             )
         rows.append(row)
         _write(rows, csv_path, markdown_path, machine, options.notes)
@@ -175,8 +180,13 @@ def _row(
 def _measure_references(
     row: BenchRow, runner: Runner, log: LogFile, settings: SegmentationSettings, folder: Path
 ) -> None:
-    """Floor query, floor and notebook, each in its own measured process."""
+    """Floor query (and its check against the mart), floor and notebook, each in its own
+    measured process. No figure of the floor is kept unless its rows equal the mart's:
+    :class:`FloorMismatch` names the columns and customers that differ."""
     module = [sys.executable, "-m", "segmentation.benchmark.references"]
+    project = ["--project-dir", str(runner.repo_root)]
+    if runner.dbt_vars:
+        project += ["--vars", runner.dbt_vars]
 
     def measured(which: str, *args: str) -> tuple[Measurement, dict[str, Any]]:
         out = folder / f"{which}.json"
@@ -189,9 +199,12 @@ def _measure_references(
         )
         return measurement, json.loads(out.read_text())
 
-    _, query = measured("floor-query", "--database", str(runner.database))
+    _, query = measured("floor-query", "--database", str(runner.database), *project)
+    if query["mismatch"]:
+        raise FloorMismatch(f"size {row.size}: {query['mismatch']}")
     row.floor_query_s = float(query["query_seconds"])
-    floor, _ = measured("floor", "--log", str(log.path))
+    row.floor_checked_customers = int(query["customers"])
+    floor, _ = measured("floor", "--log", str(log.path), *project)
     row.floor_s, row.floor_peak_mib = floor.seconds, floor.peak_rss_mib
     notebook, _ = measured(
         "notebook",

@@ -2,8 +2,10 @@
 
 For each size: a demo log written once as Parquet (cached in ``WORK/data``), a fresh warehouse
 in ``WORK/run-<size>``, the pipeline stage by stage (load, SQL models, Python models, tests,
-publish; see ``benchmark/pipeline.py``), the floor and the notebook baseline on the same data
-(``benchmark/references.py``) and the daily build that loads one more day. Wall time and the
+publish; see ``benchmark/pipeline.py``), the same-work floor (checked equal to the feature mart
+before any ratio is reported against it) and the notebook baseline on the same data
+(``benchmark/floor.py``, ``benchmark/references.py``) and the daily build that loads one more
+day. Wall time and the
 OS-measured peak memory of every stage are printed and written to
 ``OUTPUT/bench_results.csv`` and ``OUTPUT/bench_results.md``.
 
@@ -22,10 +24,11 @@ import argparse
 import os
 from pathlib import Path
 
+from segmentation.benchmark.data import DEFAULT_SIZES, PRESETS, SizeError, parse_sizes
+from segmentation.benchmark.floor import FloorMismatch, FloorSettingsError
 from segmentation.benchmark.measure import StepFailed
 from segmentation.benchmark.pipeline import PlanError
 from segmentation.benchmark.runner import BenchOptions, run_benchmark
-from segmentation.benchmark.sizes import DEFAULT_SIZES, PRESETS, SizeError, parse_sizes
 from segmentation.errors import JobError
 
 DEFAULT_WORK_DIR = Path("warehouse/bench")
@@ -65,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-references",
         action="store_true",
-        help="skip the floor and the notebook baseline",
+        help="skip the same-work floor (and its check against the mart) and the notebook",
     )
     parser.add_argument(
         "--keep-warehouses",
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         result = run_benchmark(options)
-    except (StepFailed, PlanError) as error:
+    except (StepFailed, PlanError, FloorMismatch, FloorSettingsError) as error:
         raise JobError(str(error)) from None
     print()
     print(result.markdown_path.read_text(encoding="utf-8"))

@@ -10,18 +10,25 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import inspect
+import json
 import math
 import sys
+from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from segmentation.benchmark import data, report
-from segmentation.benchmark.data import NEXT_DAY_SUFFIX, ensure_log, write_next_day
-from segmentation.benchmark.measure import StepFailed, combine, run_measured
+from segmentation.benchmark import data, report, runner
+from segmentation.benchmark.data import (
+    NEXT_DAY_SUFFIX,
+    SizeError,
+    ensure_log,
+    parse_size,
+    parse_sizes,
+    write_next_day,
+)
+from segmentation.benchmark.floor import FloorMismatch
+from segmentation.benchmark.measure import Measurement, StepFailed, combine, run_measured
 from segmentation.benchmark.pipeline import (
     Model,
     build_stages,
@@ -29,8 +36,7 @@ from segmentation.benchmark.pipeline import (
     feature_models,
     merged_seconds,
 )
-from segmentation.benchmark.references import floor_query, run_floor
-from segmentation.benchmark.sizes import SizeError, parse_size, parse_sizes
+from segmentation.config.segmentation import SegmentationSettings
 from segmentation.demo import catalogue, tuning
 
 # -- sizes -------------------------------------------------------------------------------------
@@ -183,59 +189,47 @@ def test_log_fingerprint_follows_every_module_of_the_generator(monkeypatch):
             assert data.generator_fingerprint() != before
 
 
-# -- references --------------------------------------------------------------------------------
+# -- the floor's check ------------------------------------------------------------------------
 
 
-def test_floor_query_computes_rfm_from_the_log(tmp_path):
-    ts = pd.Timestamp
-    lines = pd.DataFrame(
-        {
-            "invoice_id": ["1", "1", "2", "C3", "4", "5"],
-            "stock_code": ["A", "B", "A", "A", "A", "Z"],
-            "description": ["a", "b", "a", "a", "a", "z"],
-            "quantity": [2, 1, 3, -1, 5, 1],
-            "unit_price": [1.0, 4.0, 1.0, 1.0, 2.0, 1.0],
-            "invoiced_at": [
-                ts("2024-01-01 10:00"),
-                ts("2024-01-01 10:00"),
-                ts("2024-01-11 19:00"),
-                ts("2024-01-12 09:00"),
-                ts("2024-01-20 12:00"),
-                ts("2024-01-20 12:00"),
-            ],
-            "customer_id": ["c1", "c1", "c1", "c1", "c2", None],
-            "country": ["UK"] * 6,
-        }
-    )
-    path = tmp_path / "log.parquet"
-    pq.write_table(pa.Table.from_pandas(lines, preserve_index=False), path)
-    source = f"read_parquet('{path}')"
-    rows = duckdb.sql(f"select * from ({floor_query(source)}) order by customer_id").df()
-    c1, c2 = rows.iloc[0], rows.iloc[1]
-    assert list(rows["customer_id"]) == ["c1", "c2"]  # the line without customer is left out
-    assert c1["frequency_orders"] == 2 and c1["monetary_amount"] == pytest.approx(9.0)
-    assert c1["recency_days"] == 10 and c1["tenure_days"] == 20  # as of 2024-01-21
-    assert c1["distinct_products"] == 2
-    assert c1["cancellation_rate"] == pytest.approx(1 / 6)
-    assert c1["evening_order_share"] == pytest.approx(0.5)
-    assert c1["mean_days_between_orders"] == pytest.approx(10.0)
-    assert c2["frequency_orders"] == 1 and math.isnan(c2["mean_days_between_orders"])
+def test_no_floor_figure_is_kept_when_the_floor_differs_from_the_mart(tmp_path, monkeypatch):
+    """The bench stops at the size whose floor differs, with the check's message."""
+    commands = []
 
-    figures = run_floor(path)
-    assert figures["customers"] == 2 and figures["query_seconds"] > 0
+    def measured(label, command, **_):
+        commands.append(label)
+        out = Path(command[command.index("--json-out") + 1])
+        mismatch = "the same-work floor differs from the mart:\n- avg_order_value: 3 customers"
+        out.write_text(json.dumps({"query_seconds": 0.5, "customers": 3, "mismatch": mismatch}))
+        return Measurement(label, 1.0, 100.0, 0)
+
+    monkeypatch.setattr(runner, "run_measured", measured)
+    row = _row(report.FULL)
+    bench = runner.Runner(repo_root=tmp_path, database=tmp_path / "w.duckdb", work=tmp_path)
+    log = data.LogFile(tmp_path / "log.parquet", lines=10, customers=3)
+    settings = SegmentationSettings.from_mapping(None)
+    with pytest.raises(FloorMismatch, match=r"size 1m: the same-work floor differs(.|\n)*avg_"):
+        runner._measure_references(row, bench, log, settings, tmp_path)
+    assert commands == ["floor-query"]  # nothing measured after the failed check
+    assert math.isnan(row.floor_query_s) and row.floor_checked_customers is None
 
 
 # -- the table ---------------------------------------------------------------------------------
 
 
-def test_table_has_every_column_and_marks_what_was_not_measured(tmp_path):
-    row = report.BenchRow(
-        size="1m", build=report.DAILY, lines=10, new_lines=2, customers=3, load_average=0.5,
+def _row(build: str) -> report.BenchRow:
+    """A row of made-up figures (feature chain 1.5 s, end to end 11 s), nothing referenced."""
+    return report.BenchRow(
+        size="1m", build=build, lines=10, new_lines=2, customers=3, load_average=0.5,
         load_s=1, load_peak_mib=100, sql_models_s=2, sql_models_peak_mib=200,
         python_models_s=3, python_models_peak_mib=300, tests_s=4, tests_peak_mib=400,
         publish_s=1, publish_peak_mib=100, end_to_end_s=11, end_to_end_peak_mib=400,
         feature_sql_s=1.5,
     )  # fmt: skip
+
+
+def test_table_has_every_column_and_marks_what_was_not_measured(tmp_path):
+    row = _row(report.DAILY)
     path = tmp_path / "table.csv"
     report.write_csv([row], path)
     with path.open() as handle:
@@ -247,7 +241,7 @@ def test_table_has_every_column_and_marks_what_was_not_measured(tmp_path):
     assert "daily (+2 lines)" in text and "11.0 s / 400 MiB" in text
 
 
-def test_references_show_the_daily_feature_chain_beside_the_full_one():
+def test_the_three_floor_ratios_stand_side_by_side_and_the_notebook_apart():
     figures = dict(
         lines=10, customers=3, load_average=0.5, load_s=1, load_peak_mib=100, sql_models_s=2,
         sql_models_peak_mib=200, python_models_s=3, python_models_peak_mib=300, tests_s=4,
@@ -256,15 +250,32 @@ def test_references_show_the_daily_feature_chain_beside_the_full_one():
     )  # fmt: skip
     full = report.BenchRow(
         size="1m", build=report.FULL, new_lines=10, feature_sql_s=8.0, floor_query_s=2.0,
-        floor_s=3.0, notebook_s=5.0, **figures,
+        floor_checked_customers=3, floor_s=4.0, notebook_s=5.0, **figures,
     )  # fmt: skip
     daily = report.BenchRow(
         size="1m", build=report.DAILY, new_lines=2, feature_sql_s=3.0, **figures
     )
     lines = report.markdown([full, daily], "a machine").splitlines()
-    header = next(line for line in lines if "feature SQL, daily build" in line)
+    floor = _table_row(lines, "feature chain, daily build")
+    assert floor["customers, floor = mart"] == "3"
+    assert floor["full refresh / floor query"] == "4.00×"
+    assert floor["feature chain, daily build"] == "3.0 s"
+    assert floor["daily build / floor query"] == "1.50×"
+    assert floor["end to end / (floor + K-Means)"] == "2.75×"
+    notebook = _table_row(lines, "notebook (less work)")
+    assert notebook["end to end / notebook"] == "2.20×"
+    intro = lines[lines.index(next(line for line in lines if "notebook (less" in line)) - 2]
+    assert "does less work" in intro and "no target" in intro
+    assert "floor" not in " ".join(notebook)  # the notebook's table has no floor column
+
+
+def _table_row(lines: list[str], column: str) -> dict[str, str]:
+    """The first data row of the Markdown table whose header has ``column``, by header."""
+    header = next(line for line in lines if f" {column} " in line)
     row = lines[lines.index(header) + 2]
-    cells = dict(zip(header.split(" | "), row.split(" | "), strict=True))
-    assert cells["feature SQL / floor query"] == "4.00×"
-    assert cells["feature SQL, daily build"] == "3.0 s"
-    assert cells["daily / floor query"] == "1.50×"
+    return dict(zip(_cells(header), _cells(row), strict=True))
+
+
+def _cells(line: str) -> list[str]:
+    """The cells of a Markdown table line."""
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]

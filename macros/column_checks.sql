@@ -1,0 +1,109 @@
+{#- Column checks in one query (post-hook of every model; macros/_column_checks__macros.yml).
+    A model's not_null, unique, accepted_values and accepted_range tests each cost dbt a node:
+    a compile, a query and their bookkeeping. In a `dbt build` that runs data tests but leaves
+    some of those out (the daily build, `make daily`), the model checks the ones left out in
+    its post-hook, all in one scan of the table, and fails naming each failing test. A full
+    build selects them all and the hook has nothing to do. -#}
+
+{% macro column_checks_left_out() -%}
+    {%- if not execute or flags.WHICH != 'build' -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set left_out = column_checks_to_combine(model.unique_id) -%}
+    {%- if left_out | length == 0 -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set query -%}
+        select
+        {%- for check in left_out %}
+            {{ check.failing_rows }} as check_{{ loop.index }}{{ "," if not loop.last }}
+        {%- endfor %}
+        from {{ this }}
+    {%- endset -%}
+    {%- set counts = run_query(query).rows[0] -%}
+    {%- set errors = [] -%}
+    {%- for check in left_out -%}
+        {%- set failing = counts[loop.index0] or 0 -%}
+        {%- if failing > 0 and check.severity == 'error' -%}
+            {%- do errors.append(check.name ~ ' (' ~ failing ~ ' rows break it)') -%}
+        {%- elif failing > 0 -%}
+            {%- do log('column check ' ~ check.name ~ ' warns: ' ~ failing ~ ' rows break it', info=true) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if errors -%}
+        {{ exceptions.raise_compiler_error(
+            "column checks of " ~ this ~ " failed: " ~ errors | join('; ')
+            ~ ". Run them one by one: dbt test --select " ~ model.name) }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro column_checks_to_combine(unique_id) -%}
+    {#- The not_null, unique, accepted_values and accepted_range tests of the node `unique_id`
+        that this `dbt build` runs no node for, while it runs some data test (a build without
+        tests checks nothing here), each as {name, severity, failing_rows}: failing_rows is
+        the SQL aggregate that counts the rows the test would return. -#}
+    {%- set selected = selected_resources | list -%}
+    {%- set checks = [] -%}
+    {%- set tests = [] -%}
+    {%- for unique_id in selected if unique_id.startswith('test.') -%}
+        {%- do tests.append(unique_id) -%}
+    {%- endfor -%}
+    {%- if not tests -%}
+        {{ return(checks) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values()
+            if node.resource_type == 'test'
+            and node.attached_node == unique_id
+            and node.unique_id not in selected
+            and node.test_metadata
+            and node.test_metadata.name in ('not_null', 'unique', 'accepted_values', 'accepted_range') -%}
+        {%- set arguments = node.test_metadata.kwargs -%}
+        {%- set column = arguments.column_name -%}
+        {%- set kept = node.config.where or 'true' -%}
+        {%- set rule = node.test_metadata.name -%}
+        {%- if rule == 'not_null' -%}
+            {%- set failing = 'sum(case when (' ~ kept ~ ') and ' ~ column ~ ' is null then 1 else 0 end)' -%}
+        {%- elif rule == 'unique' -%}
+            {%- set value = 'case when (' ~ kept ~ ') then ' ~ column ~ ' end' -%}
+            {%- set failing = 'count(' ~ value ~ ') - count(distinct ' ~ value ~ ')' -%}
+        {%- elif rule == 'accepted_values' -%}
+            {%- set quote = arguments.get('quote', true) -%}
+            {%- set listed = [] -%}
+            {%- for item in arguments['values'] -%}
+                {%- do listed.append("'" ~ (item | string | replace("'", "''")) ~ "'" if quote else item | string) -%}
+            {%- endfor -%}
+            {%- set failing = 'sum(case when (' ~ kept ~ ') and ' ~ column ~ ' not in (' ~ listed | join(', ') ~ ') then 1 else 0 end)' -%}
+        {%- else -%}
+            {%- set bounds = [] -%}
+            {%- if arguments.get('min_value') is not none -%}
+                {%- do bounds.append(column ~ ' < ' ~ test_argument(arguments.min_value, node.name)) -%}
+            {%- endif -%}
+            {%- if arguments.get('max_value') is not none -%}
+                {%- do bounds.append(column ~ ' > ' ~ test_argument(arguments.max_value, node.name)) -%}
+            {%- endif -%}
+            {%- set failing = 'sum(case when (' ~ kept ~ ') and (' ~ (bounds | join(' or ') or 'false') ~ ') then 1 else 0 end)' -%}
+        {%- endif -%}
+        {%- do checks.append({
+            'name': node.name,
+            'severity': (node.config.severity or 'error') | lower,
+            'failing_rows': failing,
+        }) -%}
+    {%- endfor -%}
+    {{ return(checks) }}
+{%- endmacro %}
+
+{% macro test_argument(value, test_name) -%}
+    {#- A test argument as the test sees it: the graph keeps arguments unrendered, so a
+        `{{ var('name') }}` is looked up here; any other Jinja stops the build with a message
+        (give that test a plain value, or keep it out of the combined checks). -#}
+    {%- set text = value | string -%}
+    {%- if '{{' not in text -%}
+        {{ return(text) }}
+    {%- endif -%}
+    {%- set found = modules.re.fullmatch("\\{\\{\\s*var\\(\\s*'([A-Za-z_][A-Za-z0-9_]*)'\\s*\\)\\s*\\}\\}", text | trim) -%}
+    {%- if not found -%}
+        {{ exceptions.raise_compiler_error("column check " ~ test_name ~ " has the argument " ~ text ~ ", which the combined checks cannot render (only a plain var call is read)") }}
+    {%- endif -%}
+    {{ return(var(found.group(1)) | string) }}
+{%- endmacro %}
