@@ -27,6 +27,7 @@ from typing import Any
 
 import duckdb
 
+from segmentation.config.segmentation import SegmentationSettings
 from segmentation.config.varcheck import check_project_vars
 from segmentation.io.dbt_commands import AS_OF_DATE_ENV_VAR
 
@@ -76,6 +77,12 @@ class FloorSettings:
             raise FloorSettingsError(
                 "the same-work floor computes the features of engagement_feature_role "
                 f"{DESCRIBE_ROLE!r} only, got {values['engagement_feature_role']!r}"
+            )
+        settings = SegmentationSettings.from_mapping(values.get("segmentation"))
+        if settings.preparation.categorical_attributes:
+            raise FloorSettingsError(
+                "the same-work floor computes the features without attribute columns; "
+                "segmentation.categorical_attributes adds them"
             )
         environ = os.environ if environ is None else environ
         as_of = values.get("as_of_date") or environ.get(AS_OF_DATE_ENV_VAR, "").strip()

@@ -121,6 +121,10 @@ def test_settings_follow_the_vars_and_the_environment():
     assert from_env.as_of_date == dt.date(2011, 7, 1)
     with pytest.raises(FloorSettingsError, match="engagement_feature_role"):
         FloorSettings.from_project(REPO_ROOT, "{engagement_feature_role: define}", {})
+    with pytest.raises(FloorSettingsError, match="categorical_attributes"):
+        FloorSettings.from_project(
+            REPO_ROOT, "{segmentation: {categorical_attributes: {household: 1}}}", {}
+        )
     with pytest.raises(FloorSettingsError, match="evening_start_hour"):
         FloorSettings.from_project(REPO_ROOT, "{evening_start_hour: 25}", {})
 
