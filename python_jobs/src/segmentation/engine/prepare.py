@@ -164,16 +164,7 @@ class FeaturePreparer:
         raw = _column(frame, feature)
         missing = int(np.isnan(raw).sum())
         rule = self.settings.imputation_for(feature)
-        row: dict[str, object] = {
-            "feature_name": feature,
-            "feature_position": position,
-            "is_used": True,
-            "exclusion_reason": None,
-            "imputation_rule": "none",
-            "imputation_column": None,
-            "imputation_value": None,
-            "missing_count": missing,
-        }
+        row = _used_row(feature, position, missing)
         if raw.size and missing == raw.size:
             row.update(
                 is_used=False,
@@ -425,9 +416,8 @@ def attribute_indicators(
     ]
 
 
-def _indicator_row(
-    name: str, position: int, values: np.ndarray, weight: float
-) -> dict[str, object]:
+def _used_row(name: str, position: int, missing: int) -> dict[str, object]:
+    """The start of a feature's parameter row: used, nothing imputed yet."""
     return {
         "feature_name": name,
         "feature_position": position,
@@ -436,7 +426,15 @@ def _indicator_row(
         "imputation_rule": "none",
         "imputation_column": None,
         "imputation_value": None,
-        "missing_count": int(np.isnan(values).sum()),
+        "missing_count": missing,
+    }
+
+
+def _indicator_row(
+    name: str, position: int, values: np.ndarray, weight: float
+) -> dict[str, object]:
+    return {
+        **_used_row(name, position, int(np.isnan(values).sum())),
         "clip_lower": None,
         "clip_upper": None,
         "clipped_low_count": 0,
