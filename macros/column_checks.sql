@@ -43,19 +43,11 @@
         that this `dbt build` runs no node for, while it runs some data test (a build without
         tests checks nothing here), each as {name, severity, failing_rows}: failing_rows is
         the SQL aggregate that counts the rows the test would return. -#}
-    {%- set selected = selected_resources | list -%}
     {%- set checks = [] -%}
-    {%- set tests = [] -%}
-    {%- for unique_id in selected if unique_id.startswith('test.') -%}
-        {%- do tests.append(unique_id) -%}
-    {%- endfor -%}
-    {%- if not tests -%}
-        {{ return(checks) }}
-    {%- endif -%}
     {%- for node in graph.nodes.values()
             if node.resource_type == 'test'
             and node.attached_node == unique_id
-            and node.unique_id not in selected
+            and node.unique_id not in selected_resources
             and node.test_metadata
             and node.test_metadata.name in ('not_null', 'unique', 'accepted_values', 'accepted_range') -%}
         {%- set arguments = node.test_metadata.kwargs -%}
@@ -90,6 +82,10 @@
             'failing_rows': failing,
         }) -%}
     {%- endfor -%}
+    {#- a build that runs no data test at all (e.g. --exclude-resource-type test) checks nothing -#}
+    {%- if checks and (' ' ~ selected_resources | join(' ')).find(' test.') < 0 -%}
+        {{ return([]) }}
+    {%- endif -%}
     {{ return(checks) }}
 {%- endmacro %}
 
