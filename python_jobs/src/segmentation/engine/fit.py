@@ -57,6 +57,7 @@ from segmentation.engine.algorithms import (
     candidate_grid,
     deployed_labels,
     fit_candidate,
+    map_fits,
 )
 from segmentation.engine.environment import package_versions
 from segmentation.engine.inputs import (
@@ -361,26 +362,26 @@ def _fitted_candidates(
     def compute() -> FittedCandidates:
         _, matrix = _prepared(features, params, settings)
         revenue = pd.to_numeric(features[MONETARY_COLUMN], errors="coerce").to_numpy(dtype=float)
-        partitions: dict[str, Partition] = {}
-        rows = []
         with threadpool_limits(limits=FIT_THREADS):
             silhouette_sample = SilhouetteSample.draw(
                 matrix, settings.selection.silhouette_sample_size, settings.random_state
             )
-            for spec in candidate_grid(settings, matrix.shape[0]):
-                partition = fit_candidate(spec, matrix, settings.random_state)
-                partitions[spec.candidate_id] = partition
-                rows.append(
-                    score_candidate(
-                        partition,
-                        matrix,
-                        settings.selection,
-                        settings.random_state,
-                        silhouette_sample,
-                        revenue,
-                    )
-                )
-        return FittedCandidates(partitions, rows)
+
+        def fit_and_score(spec: CandidateSpec) -> tuple[Partition, dict[str, object]]:
+            partition = fit_candidate(spec, matrix, settings.random_state)
+            row = score_candidate(
+                partition,
+                matrix,
+                settings.selection,
+                settings.random_state,
+                silhouette_sample,
+                revenue,
+            )
+            return partition, row
+
+        fitted = map_fits(fit_and_score, candidate_grid(settings, matrix.shape[0]))
+        partitions = {partition.spec.candidate_id: partition for partition, _ in fitted}
+        return FittedCandidates(partitions, [row for _, row in fitted])
 
     return memoised(key, compute)
 

@@ -50,6 +50,7 @@ from segmentation.engine.algorithms import (
     Partition,
     deployed_labels,
     fit_candidate,
+    map_fits,
     nearest_representative,
     seeded_sample,
 )
@@ -173,23 +174,28 @@ class BootstrapStability:
             raise EvaluationError(f"{n_rows} rows but {labels.size} labels")
         rng = np.random.default_rng(self.random_state)
         spec = runnable(self.spec)
-        jaccard = np.full((self.n_resamples, n_segments), np.nan)
-        found = np.zeros(self.n_resamples, dtype=np.int64)
-        failed = 0
-        with threadpool_limits(limits=REFIT_THREADS):
-            for b in range(self.n_resamples):
-                index = rng.integers(0, n_rows, size=n_rows)
-                seed = int(rng.integers(0, 2**31 - 1))
-                distinct, first = np.unique(index, return_index=True)
-                partition = fit_candidate(spec, matrix[index], seed)
-                if partition.status != "ok":
-                    failed += 1
-                    present = np.bincount(labels[distinct], minlength=n_segments) > 0
-                    jaccard[b, present] = 0.0
-                    continue
-                refit = partition_labels(partition, matrix[index], self.assignment_rule)
-                found[b] = partition.n_clusters
-                jaccard[b] = best_jaccard(labels[distinct], refit[first], n_segments)
+        draws = []  # (rows, seed) of each resample, drawn in order so the seed fixes them all
+        for _ in range(self.n_resamples):
+            index = rng.integers(0, n_rows, size=n_rows)
+            draws.append((index, int(rng.integers(0, 2**31 - 1))))
+
+        def refit(draw: tuple[np.ndarray, int]) -> tuple[int | None, np.ndarray]:
+            """The refit's number of clusters (None when it failed) and best Jaccards."""
+            index, seed = draw
+            distinct, first = np.unique(index, return_index=True)
+            partition = fit_candidate(spec, matrix[index], seed)
+            if partition.status != "ok":  # a failed refit dissolves every segment it held
+                present = np.bincount(labels[distinct], minlength=n_segments) > 0
+                return None, np.where(present, 0.0, np.nan)
+            assigned = partition_labels(partition, matrix[index], self.assignment_rule)
+            jaccard = best_jaccard(labels[distinct], assigned[first], n_segments)
+            return partition.n_clusters, jaccard
+
+        refits = map_fits(refit, draws)
+        clusters = [found for found, _ in refits]
+        found = np.array([count or 0 for count in clusters], dtype=np.int64)
+        jaccard = np.array([row for _, row in refits], dtype=float).reshape(-1, n_segments)
+        failed = clusters.count(None)
         self.jaccard_ = jaccard
         with np.errstate(invalid="ignore"):
             self.segment_stability_ = _nanmean(jaccard)

@@ -10,12 +10,14 @@ from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
 from segmentation.config.segmentation import SegmentationSettings
+from segmentation.engine import algorithms
 from segmentation.engine.algorithms import (
     NOISE,
     CandidateSpec,
     candidate_grid,
     fit_candidate,
     kdistance_eps,
+    map_fits,
     nearest_representative,
     seeded_sample,
 )
@@ -131,3 +133,32 @@ def test_agglomerative_cuts_of_one_cached_tree_match_fresh_fits(linkage) -> None
         fresh = AgglomerativeClustering(n_clusters=k, linkage=linkage).fit_predict(matrix[sample])
         assert adjusted_rand_score(fresh, partition.labels[sample]) == pytest.approx(1.0)
         assert partition.n_clusters == k
+
+
+def test_fits_side_by_side_equal_one_thread_fits_one_after_another(monkeypatch):
+    # Each worker limits its own OpenMP threads: without that, the workers' K-Means runs on
+    # every core, its sums add up in another order and the centres move in their last bits.
+    monkeypatch.setattr(algorithms, "FIT_WORKERS", 2)
+    # no clusters to find: where Lloyd's iterations stop depends on the last bits of the sums
+    matrix = np.random.default_rng(5).normal(size=(20_000, 7))
+    specs = [CandidateSpec("kmeans", (("n_clusters", k), ("n_init", 4))) for k in range(2, 11)]
+    with threadpool_limits(limits=1):
+        alone = [fit_candidate(spec, matrix, 11) for spec in specs]
+    side_by_side = map_fits(lambda spec: fit_candidate(spec, matrix, 11), specs)
+    assert [fit.spec for fit in side_by_side] == specs
+    for one, other in zip(alone, side_by_side, strict=True):
+        np.testing.assert_array_equal(one.labels, other.labels)
+        np.testing.assert_array_equal(one.representatives, other.representatives)
+
+
+def test_map_fits_keeps_the_order_and_raises_a_fits_error(monkeypatch):
+    monkeypatch.setattr(algorithms, "FIT_WORKERS", 2)
+    assert map_fits(lambda value: value * value, range(7)) == [0, 1, 4, 9, 16, 25, 36]
+
+    def failing(value: int) -> int:
+        if value == 3:
+            raise ValueError("fit 3 failed")
+        return value
+
+    with pytest.raises(ValueError, match="fit 3 failed"):
+        map_fits(failing, range(5))

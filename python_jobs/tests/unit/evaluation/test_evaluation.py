@@ -11,6 +11,7 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_samples, silhouette_score
 
+from segmentation.engine import algorithms
 from segmentation.engine.algorithms import CandidateSpec, fit_candidate, seeded_sample
 from segmentation.evaluation.metrics import (
     BootstrapStability,
@@ -86,6 +87,18 @@ def test_bootstrap_is_deterministic_for_a_seed(blobs) -> None:
     first = BootstrapStability(kmeans(4), n_resamples=4, random_state=5).fit(matrix, truth)
     second = BootstrapStability(kmeans(4), n_resamples=4, random_state=5).fit(matrix, truth)
     np.testing.assert_array_equal(first.jaccard_, second.jaccard_)
+
+
+def test_bootstrap_refits_side_by_side_give_the_one_by_one_figures(blobs, monkeypatch) -> None:
+    matrix, truth = blobs
+    monkeypatch.setattr(algorithms, "FIT_WORKERS", 1)
+    alone = BootstrapStability(kmeans(4), n_resamples=7, random_state=5).fit(matrix, truth)
+    monkeypatch.setattr(algorithms, "FIT_WORKERS", 2)
+    side_by_side = BootstrapStability(kmeans(4), n_resamples=7, random_state=5).fit(matrix, truth)
+    # each resample keeps its place: the rows of jaccard_ are the resamples in drawing order
+    np.testing.assert_array_equal(side_by_side.jaccard_, alone.jaccard_)
+    np.testing.assert_array_equal(side_by_side.clusters_found_, alone.clusters_found_)
+    assert len({row.tobytes() for row in alone.jaccard_}) > 1  # the resamples differ
 
 
 def test_a_failing_refit_counts_as_dissolved() -> None:
