@@ -88,11 +88,17 @@
     {%- endif -%}
     {%- set chosen = (settings or {}).get('categorical_attributes') or {} -%}
     {%- for name in chosen -%}
-        {%- if not modules.re.fullmatch('[a-z][a-z0-9_]*', name | string) -%}
-            {{ exceptions.raise_compiler_error("segmentation.categorical_attributes names '" ~ name ~ "': an attribute name is lower-case letters, digits and underscores, starting with a letter") }}
+        {%- if not modules.re.fullmatch('[a-z][a-z0-9_]{0,39}', name | string) -%}
+            {{ exceptions.raise_compiler_error("segmentation.categorical_attributes names '" ~ name ~ "': an attribute name is lower-case letters, digits and underscores, starting with a letter, at most 40 characters (its category columns are attribute_<name>__<category>, within 63)") }}
         {%- endif -%}
     {%- endfor -%}
     {{ return(chosen | list | sort) }}
+{%- endmacro %}
+
+{% macro defining_attribute_filter(column) -%}
+    {#- `column` in (the names of defining_attributes()): the rows of the attributes that define
+        segments. Only called when there is one. -#}
+    {{ column }} in ({% for name in defining_attributes() %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %})
 {%- endmacro %}
 
 {% macro attribute_indicator_columns(attributes_relation) -%}
@@ -107,7 +113,7 @@
         {%- set query -%}
             select attribute_name, attribute_category
             from {{ attributes_relation }}
-            where attribute_name in ({% for name in names %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %})
+            where {{ defining_attribute_filter('attribute_name') }}
                 and attribute_category is not null
             group by attribute_name, attribute_category
             order by attribute_name, attribute_category

@@ -34,7 +34,7 @@ attribute_indicators as (
         end) as {{ indicator.column }}
         {%- endfor %}
     from {{ ref('int_customer_attributes_current') }}
-    where attribute_name in ({% for name in defining_attributes() %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %})
+    where {{ defining_attribute_filter('attribute_name') }}
     group by customer_id
 ),
 {%- endif %}

@@ -57,7 +57,9 @@ OBJECTIVES: tuple[str, ...] = ("actionable", "separation")
 LINKAGES: tuple[str, ...] = ("ward", "average", "complete", "single")
 
 # An attribute's name as dbt and the warehouse see it (stg_shop__customer_attributes).
-ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# At most 40 characters: the dbt macro attribute_indicator_columns cuts the category columns'
+# names at 60, which must leave attribute_<name>__ (the start indicator_prefix finds) whole.
+ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # The most a weight may be: beyond it one attribute would outweigh every numeric feature.
 MAX_ATTRIBUTE_WEIGHT = 10.0
 
@@ -480,7 +482,8 @@ def _categorical_attributes(value: Any) -> tuple[tuple[str, float], ...]:
         if not isinstance(name, str) or not ATTRIBUTE_NAME.fullmatch(name):
             raise SettingsError(
                 f"segmentation.categorical_attributes names {name!r}: an attribute name is "
-                "lower-case letters, digits and underscores, starting with a letter"
+                "lower-case letters, digits and underscores, starting with a letter, at most 40 "
+                "characters"
             )
         if not is_number(weight) or not 0.0 < float(weight) <= MAX_ATTRIBUTE_WEIGHT:
             raise SettingsError(

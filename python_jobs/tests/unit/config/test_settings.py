@@ -6,7 +6,12 @@ import pytest
 import yaml
 from helpers import REPO_ROOT
 
-from segmentation.config.segmentation import DEFAULTS, SegmentationSettings, SettingsError
+from segmentation.config.segmentation import (
+    DEFAULTS,
+    SegmentationSettings,
+    SettingsError,
+    indicator_prefix,
+)
 
 
 def test_dbt_project_var_mirrors_package_defaults() -> None:
@@ -78,11 +83,21 @@ def test_non_mapping_var_is_rejected() -> None:
         ({"household": 0}, "above 0"),
         ({"household": 11}, "at most 10"),
         ({"household": True}, "above 0"),
+        ({"h" * 41: 1.0}, "at most 40 characters"),
     ],
 )
 def test_categorical_attributes_are_checked(value, message) -> None:
     with pytest.raises(SettingsError, match=message):
         SegmentationSettings.from_mapping({"categorical_attributes": value})
+
+
+def test_the_longest_attribute_name_leaves_its_column_prefix_whole() -> None:
+    longest = "h" * 40
+    settings = SegmentationSettings.from_mapping({"categorical_attributes": {longest: 1.0}})
+    assert settings.preparation.categorical_attributes == ((longest, 1.0),)
+    # attribute_indicator_columns cuts names at 57 characters before adding "_<n>" to a
+    # repeated one: the prefix and at least one character of the category stay
+    assert len(indicator_prefix(longest)) < 57
 
 
 def test_categorical_attributes_replace_their_default_whole() -> None:
