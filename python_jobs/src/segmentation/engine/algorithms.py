@@ -43,14 +43,15 @@ NOISE = -1
 FIT_THREADS = 1
 
 
-# Fits of the model search that run at once, each on one thread (map_fits). The search is
-# the only node of a build running then: everything after it waits for the model.
 def _usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
 
 
+# Fits that map_fits runs at once, each on FIT_THREADS threads: the model search's candidates
+# (the only node of a build running then, as everything after it waits for the model) and
+# bootstrap refits.
 FIT_WORKERS = max(1, min(4, _usable_cores()))
 
 Item = TypeVar("Item")
