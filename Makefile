@@ -78,11 +78,12 @@ run: $(STAMP)
 	$(BIN)/dbt docs generate --static --vars '$(DBT_VARS)'
 	$(BIN)/segmentation summary
 
-# The daily build: load the new files, build with every model's simple column tests (not_null,
-# unique, accepted_values, accepted_range) run inside the model in one query instead of one dbt
-# test each, publish. Every other test keeps its node; `make run` and `make test` run each
-# column test on its own. DAILY_EXCLUDE is segmentation.io.dbt_commands.COMBINED_COLUMN_TESTS.
-DAILY_EXCLUDE := test_name:not_null,resource_type:model+1 test_name:unique,resource_type:model+1 test_name:accepted_values,resource_type:model+1 test_name:accepted_range,resource_type:model+1
+# The daily build: load the new files, build with every test that reads one model alone (simple
+# column tests, keys over several columns, row expressions, one-row tests) run inside that model
+# in one query instead of one dbt test each, publish. Every other test keeps its node; `make run`
+# and `make test` run each test on its own. DAILY_EXCLUDE is
+# segmentation.io.dbt_commands.COMBINED_TEST_SELECTORS.
+DAILY_EXCLUDE := test_name:not_null,resource_type:model+1 test_name:unique,resource_type:model+1 test_name:accepted_values,resource_type:model+1 test_name:accepted_range,resource_type:model+1 test_name:unique_combination_of_columns,resource_type:model+1 test_name:expression_holds,resource_type:model+1 test_name:at_most_one_row,resource_type:model+1
 daily: $(STAMP)
 	$(BIN)/segmentation check-vars --vars '$(DBT_VARS)'
 	$(BIN)/segmentation check-lock

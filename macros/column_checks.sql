@@ -1,9 +1,9 @@
 {#- Column checks in one query (post-hook of every model; macros/_column_checks__macros.yml).
-    A model's not_null, unique, accepted_values and accepted_range tests each cost dbt a node:
-    a compile, a query and their bookkeeping. In a `dbt build` that runs data tests but leaves
-    some of those out (the daily build, `make daily`), the model checks the ones left out in
-    its post-hook, all in one scan of the table, and fails naming each failing test. A full
-    build selects them all and the hook has nothing to do. -#}
+    Each data test costs dbt a node: a compile, a query and their bookkeeping. In a `dbt build`
+    that runs data tests but leaves out a model's tests that read the model alone (the daily
+    build, `make daily`), the model runs the ones left out in its post-hook, all in one query,
+    and fails naming each failing test. A full build selects them all and the hook has nothing
+    to do. -#}
 
 {% macro column_checks_left_out() -%}
     {%- if not execute or flags.WHICH != 'build' -%}
@@ -39,17 +39,20 @@
 {%- endmacro %}
 
 {% macro column_checks_to_combine(unique_id) -%}
-    {#- The not_null, unique, accepted_values and accepted_range tests of the node `unique_id`
-        that this `dbt build` runs no node for, while it runs some data test (a build without
-        tests checks nothing here), each as {name, severity, failing_rows}: failing_rows is
-        the SQL aggregate that counts the rows the test would return. -#}
+    {#- The tests of the node `unique_id` that read that node alone (COMBINED_TESTS) and that
+        this `dbt build` runs no node for, while it runs some data test (a build without tests
+        checks nothing here), each as {name, severity, failing_rows}: failing_rows is the SQL
+        expression, valid in an aggregate query on the model, that counts the rows the test
+        would return. Simple column tests are aggregates over the model's rows; the project's
+        generic tests are counted over their own query (the test macro called with this model),
+        so a test and its combined check cannot say different things. -#}
     {%- set checks = [] -%}
     {%- for node in graph.nodes.values()
             if node.resource_type == 'test'
             and node.attached_node == unique_id
             and node.unique_id not in selected_resources
             and node.test_metadata
-            and node.test_metadata.name in ('not_null', 'unique', 'accepted_values', 'accepted_range') -%}
+            and node.test_metadata.name in combined_tests() -%}
         {%- set arguments = node.test_metadata.kwargs -%}
         {%- set column = arguments.column_name -%}
         {%- set kept = node.config.where or 'true' -%}
@@ -66,7 +69,7 @@
                 {%- do listed.append("'" ~ (item | string | replace("'", "''")) ~ "'" if quote else item | string) -%}
             {%- endfor -%}
             {%- set failing = 'sum(case when (' ~ kept ~ ') and ' ~ column ~ ' not in (' ~ listed | join(', ') ~ ') then 1 else 0 end)' -%}
-        {%- else -%}
+        {%- elif rule == 'accepted_range' -%}
             {%- set bounds = [] -%}
             {%- if arguments.get('min_value') is not none -%}
                 {%- do bounds.append(column ~ ' < ' ~ test_argument(arguments.min_value, node.name)) -%}
@@ -75,6 +78,16 @@
                 {%- do bounds.append(column ~ ' > ' ~ test_argument(arguments.max_value, node.name)) -%}
             {%- endif -%}
             {%- set failing = 'sum(case when (' ~ kept ~ ') and (' ~ (bounds | join(' or ') or 'false') ~ ') then 1 else 0 end)' -%}
+        {%- else -%}
+            {%- set tested = this if kept == 'true' else '(select * from ' ~ this ~ ' where ' ~ kept ~ ') as tested_rows' -%}
+            {%- if rule == 'unique_combination_of_columns' -%}
+                {%- set query = test_unique_combination_of_columns(tested, arguments.combination_of_columns) -%}
+            {%- elif rule == 'expression_holds' -%}
+                {%- set query = test_expression_holds(tested, test_argument(arguments.expression, node.name), column) -%}
+            {%- else -%}
+                {%- set query = test_at_most_one_row(tested) -%}
+            {%- endif -%}
+            {%- set failing = '(select count(*) from (' ~ query ~ ') as failing_' ~ loop.index ~ ')' -%}
         {%- endif -%}
         {%- do checks.append({
             'name': node.name,
@@ -87,6 +100,15 @@
         {{ return([]) }}
     {%- endif -%}
     {{ return(checks) }}
+{%- endmacro %}
+
+{% macro combined_tests() -%}
+    {#- The tests a model's post-hook can run in place of their nodes: dbt's simple column
+        tests and the project's generic tests that read the tested model and nothing else
+        (tests/generic). The daily build's exclusions name the same tests
+        (segmentation.io.dbt_commands.COMBINED_TESTS, the Makefile's DAILY_EXCLUDE). -#}
+    {{ return(['not_null', 'unique', 'accepted_values', 'accepted_range',
+               'unique_combination_of_columns', 'expression_holds', 'at_most_one_row']) }}
 {%- endmacro %}
 
 {% macro test_argument(value, test_name) -%}

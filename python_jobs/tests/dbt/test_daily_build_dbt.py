@@ -1,25 +1,28 @@
-"""The daily build (`make daily`): each model's simple column tests run inside the model, in
-one query, instead of one dbt test node each; every other test keeps its node.
+"""The daily build (`make daily`): each model's tests that read the model alone (simple column
+tests, keys over several columns, row expressions, one-row tests) run inside the model, in one
+query, instead of one dbt test node each; every other test keeps its node.
 
 On copies of the session's demo warehouse: the daily build passes where the full build does,
-runs no node for a simple column test of a model (and keeps the ones of sources and seeds), and
-a broken value fails the same test in both builds.
+runs no node for those tests of a model (and keeps the ones of sources and seeds, and the tests
+that read a second table), and a broken value or a repeated key fails the same test in both
+builds.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 import pytest
 from helpers import REPO_ROOT, run_dbt, run_results
 
-from segmentation.io.dbt_commands import DAILY_BUILD_ARGS, PRODUCTION_BUILD_ARGS
+from segmentation.io.dbt_commands import COMBINED_TESTS, DAILY_BUILD_ARGS, PRODUCTION_BUILD_ARGS
 
 pytestmark = pytest.mark.dbt
 
-SIMPLE = {"not_null", "unique", "accepted_values", "accepted_range"}
 EVENT_KIND_TEST = "accepted_values_stg_shop__engagement_events_event_kind"
+NETTED_KEY_TEST = "unique_combination_of_columns_int_sale_lines_netted_source_file__source_row"
 
 
 def _tests(work) -> dict[str, dict]:
@@ -28,7 +31,7 @@ def _tests(work) -> dict[str, dict]:
     return {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
 
 
-def test_the_daily_build_runs_no_node_for_a_models_simple_column_test(demo_build, tmp_path):
+def test_the_daily_build_runs_no_node_for_a_test_that_reads_one_model_alone(demo_build, tmp_path):
     warehouse = demo_build.copy_to(tmp_path / "daily")
     run_dbt(["build", *DAILY_BUILD_ARGS], warehouse.database, warehouse.work)
     ran = {result["unique_id"] for result in run_results(warehouse.work)["results"]}
@@ -37,15 +40,26 @@ def test_the_daily_build_runs_no_node_for_a_models_simple_column_test(demo_build
     assert left_out, "the daily build ran every test node"
     for uid in left_out:
         node = tests[uid]
-        assert node["test_metadata"]["name"] in SIMPLE, uid
+        assert node["test_metadata"]["name"] in COMBINED_TESTS, uid
         assert node["attached_node"].startswith("model."), uid
-    # every simple test of a model is left out; those of sources and seeds keep their nodes
+        # the test reads its model and nothing else
+        assert node["depends_on"]["nodes"] == [node["attached_node"]], uid
+    # every such test of a model is left out; those of sources and seeds keep their nodes
     for uid, node in tests.items():
-        simple = (node.get("test_metadata") or {}).get("name") in SIMPLE
+        combined = (node.get("test_metadata") or {}).get("name") in COMBINED_TESTS
         on_model = (node.get("attached_node") or "").startswith("model.")
-        assert (uid in left_out) == (simple and on_model), uid
+        assert (uid in left_out) == (combined and on_model), uid
+    left_out_kinds = {tests[uid]["test_metadata"]["name"] for uid in left_out}
+    assert left_out_kinds == set(COMBINED_TESTS)  # the demo project uses each kind
     kept = {tests[uid]["test_metadata"]["name"] for uid in ran & set(tests) if "source_" in uid}
-    assert "not_null" in kept  # a source's column test still has its node
+    assert {"not_null", "unique_combination_of_columns"} <= kept  # sources keep their nodes
+    kept_on_models = {
+        tests[uid]["test_metadata"]["name"]
+        for uid in ran & set(tests)
+        if (tests[uid].get("attached_node") or "").startswith("model.")
+        and tests[uid].get("test_metadata")
+    }
+    assert "relationships" in kept_on_models  # a test reading a second table keeps its node
 
 
 def test_a_broken_value_fails_the_same_test_in_both_builds(demo_build, tmp_path) -> None:
@@ -77,8 +91,49 @@ def test_a_broken_value_fails_the_same_test_in_both_builds(demo_build, tmp_path)
     assert len(failed) == 1 and next(iter(failed)).startswith(EVENT_KIND_TEST)
 
 
+def test_a_repeated_key_in_kept_rows_fails_the_same_test_in_both_builds(demo_build, tmp_path):
+    """An incremental model keeps its rows of unchanged customers: a line repeated there (a
+    damaged table) is found by the key test run in the model's post-hook in a daily build, and
+    by the test's own node in a full build's test run."""
+    warehouse = demo_build.copy_to(tmp_path / "repeated")
+    with duckdb.connect(str(warehouse.database)) as con:
+        con.execute(
+            "insert into intermediate.int_sale_lines_netted "
+            "select * from intermediate.int_sale_lines_netted "
+            "where source_row in (select min(source_row) from intermediate.int_sale_lines_netted)"
+        )
+    daily = run_dbt(["build", *DAILY_BUILD_ARGS], warehouse.database, warehouse.work, check=False)
+    assert daily.returncode != 0
+    assert NETTED_KEY_TEST in daily.stdout and "1 rows break it" in daily.stdout
+    statuses = {r["unique_id"]: r["status"] for r in run_results(warehouse.work)["results"]}
+    assert statuses["model.customer_segments.int_sale_lines_netted"] == "error"
+    assert statuses["model.customer_segments.int_orders_netted"] == "skipped"
+    full = run_dbt(
+        ["test", *PRODUCTION_BUILD_ARGS, "--select", "int_sale_lines_netted"],
+        warehouse.database,
+        warehouse.work,
+        check=False,
+    )
+    assert full.returncode != 0
+    failed = {
+        r["unique_id"].split(".")[2]
+        for r in run_results(warehouse.work)["results"]
+        if r["status"] == "fail"
+    }
+    # the key test, and the reconciliation of revenue across layers, which the repeat breaks too
+    assert any(name.startswith(NETTED_KEY_TEST) for name in failed), failed
+
+
 def test_the_makefile_daily_build_leaves_out_the_same_tests() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text()
     line = next(x for x in makefile.splitlines() if x.startswith("DAILY_EXCLUDE :="))
     assert line.split(":=", 1)[1].split() == list(DAILY_BUILD_ARGS[3:])
     assert DAILY_BUILD_ARGS[2] == "--exclude"
+
+
+def test_the_post_hook_combines_the_tests_the_daily_build_leaves_out() -> None:
+    """The macro combined_tests names the tests of COMBINED_TESTS, in the same order."""
+    macros = (REPO_ROOT / "macros" / "column_checks.sql").read_text()
+    body = macros.split("{% macro combined_tests() -%}", 1)[1].split("{%- endmacro %}", 1)[0]
+    listed = re.findall(r"'([a-z_]+)'", body.split("return(", 1)[1])
+    assert tuple(listed) == COMBINED_TESTS

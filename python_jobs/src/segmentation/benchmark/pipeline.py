@@ -3,7 +3,7 @@
 A run is three child processes, one after another: ``segmentation load`` of the log, one
 ``dbt build`` of the whole project (every model, seed and test, dbt's two threads interleaving
 them as they do for a user; see ``dbt_steps.py``; a daily run builds as ``make daily`` does, the
-simple column tests of models inside the models) and ``segmentation publish``. End to end is
+tests that read one model alone inside that model) and ``segmentation publish``. End to end is
 their wall time added up, and its peak the largest of their OS-measured peaks.
 
 Within the build, dbt's record of when each node started and ended gives the stages:
