@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -31,6 +32,8 @@ def test_bench_command_measures_every_stage_on_a_small_log(tmp_path):
             "--sizes",
             "smoke",
             "--no-daily",
+            "--inputs",
+            "smoke",
             "--work-dir",
             str(work),
             "--vars",
@@ -44,8 +47,8 @@ def test_bench_command_measures_every_stage_on_a_small_log(tmp_path):
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     with (work / "bench_results.csv").open() as handle:
         records = list(csv.DictReader(handle))
-    assert len(records) == 1
-    record = records[0]
+    assert [r["build"] for r in records] == [report.FULL, report.FULL_WITH_INPUTS]
+    record, with_inputs = records
     assert list(record) == report.columns()
     assert all(record[column] != "" for column in report.columns()), record
     assert int(record["lines"]) > 100_000 and int(record["customers"]) == 1200
@@ -74,3 +77,19 @@ def test_bench_command_measures_every_stage_on_a_small_log(tmp_path):
     assert any(node.startswith("test.") for node in built)
     assert not any(node.startswith("unit_test.") for node in built)
     assert list((work / "data").glob("demo-c1200-m25-*.parquet"))
+    # the same log again, with the demo's attributes and events loaded from files: every row of
+    # them reached the warehouse and the engagement mart describes most customers
+    assert with_inputs["lines"] == record["lines"] and float(with_inputs["end_to_end_s"]) > 0
+    loaded = re.search(
+        r"loaded ([\d,]+) of ([\d,]+) engagement events and ([\d,]+) of ([\d,]+) attribute "
+        r"values; ([\d,]+) customers of fct_customer_engagement have events",
+        done.stdout,
+    )
+    assert loaded, done.stdout[-3000:]
+    events, generated_events, values, generated_values, engaged = (
+        int(group.replace(",", "")) for group in loaded.groups()
+    )
+    assert events == generated_events > 10_000 and values == generated_values > 100
+    assert 1000 < engaged <= 1200
+    assert "| smoke | full + inputs |" in markdown
+    assert (work / "run-smoke" / "node_seconds_inputs.json").exists()

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from segmentation.benchmark.data import LOG_COLUMNS
+from segmentation.benchmark.inputs import InputFiles
 from segmentation.benchmark.measure import Measurement, StepFailed, combine, run_measured
 from segmentation.io.dbt_commands import DAILY_BUILD_ARGS, PRODUCTION_BUILD_ARGS
 
@@ -203,6 +204,30 @@ def load_command(runner: Runner, log_file: Path) -> list[str]:
     )
 
 
+def input_load_commands(runner: Runner, inputs: InputFiles) -> list[tuple[str, list[str]]]:
+    """``segmentation load --source`` of the optional inputs, each through its mapping."""
+    return [
+        (
+            f"load {source}",
+            runner.job(
+                "load",
+                str(path),
+                "--source",
+                source,
+                "--mapping",
+                str(mapping),
+                "--database",
+                str(runner.database),
+                "--no-progress",
+            ),
+        )
+        for source, path, mapping in (
+            ("customers", inputs.customers, inputs.customers_mapping),
+            ("engagement", inputs.engagement, inputs.engagement_mapping),
+        )
+    ]
+
+
 def node_stage(node: dict[str, Any]) -> str:
     """The stage a node of the build belongs to (see the module docstring)."""
     if node["resource_type"] in ("test", "unit_test"):
@@ -294,12 +319,20 @@ def feature_stage_seconds(runner: Runner, feature_names: frozenset[str]) -> floa
 
 
 def run_pipeline(
-    runner: Runner, feature_names: frozenset[str], log_file: Path, daily: bool = False
+    runner: Runner,
+    feature_names: frozenset[str],
+    log_file: Path,
+    daily: bool = False,
+    inputs: InputFiles | None = None,
 ) -> PipelineRun:
-    """Load ``log_file`` into the runner's warehouse, build it with one ``dbt build`` and
-    publish it, measuring every stage. The feature chain is timed on its own, rebuilt in full,
-    after a full run; a daily run times it within the build, where it is incremental."""
+    """Load ``log_file`` (and the optional ``inputs``, each loaded after it, all counted in the
+    load stage) into the runner's warehouse, build it with one ``dbt build`` and publish it,
+    measuring every stage. The feature chain is timed on its own, rebuilt in full, after a full
+    run; a daily run times it within the build, where it is incremental."""
     load = runner.measure("load", load_command(runner, log_file))
+    if inputs is not None:
+        steps = [runner.measure(label, cmd) for label, cmd in input_load_commands(runner, inputs)]
+        load = combine("load", [load, *steps])
     arguments = DAILY_BUILD_ARGS if daily else PRODUCTION_BUILD_ARGS
     build, done = _drive(runner, "dbt build", runner.dbt_args("build", *arguments))
     publish = runner.measure(

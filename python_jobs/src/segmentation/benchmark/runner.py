@@ -18,6 +18,7 @@ from typing import Any
 from segmentation.benchmark import report
 from segmentation.benchmark.data import BenchSize, LogFile, ensure_log, write_next_day
 from segmentation.benchmark.floor import FEATURE_MART, FloorMismatch, FloorSettings
+from segmentation.benchmark.inputs import InputFiles, ensure_inputs
 from segmentation.benchmark.measure import Measurement, run_measured
 from segmentation.benchmark.pipeline import (
     PipelineRun,
@@ -26,7 +27,7 @@ from segmentation.benchmark.pipeline import (
     list_models,
     run_pipeline,
 )
-from segmentation.benchmark.report import DAILY, FULL, BenchRow
+from segmentation.benchmark.report import DAILY, FULL, FULL_WITH_INPUTS, BenchRow
 from segmentation.config.segmentation import SegmentationSettings
 
 CSV_NAME = "bench_results.csv"
@@ -47,6 +48,8 @@ class BenchOptions:
     references: bool = True
     keep_warehouses: bool = False
     notes: Sequence[str] = field(default_factory=tuple)
+    # names of the sizes also built with the demo's optional inputs (a full + inputs row)
+    inputs: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -120,10 +123,68 @@ def run_benchmark(options: BenchOptions, say: Callable[[str], None] = print) -> 
             _write(rows, csv_path, markdown_path, machine, options.notes)
             _write_node_timings(size_dir / "node_seconds_daily.json", daily)
         if not options.keep_warehouses:
-            for path in (runner.database, runner.serving):
-                path.unlink(missing_ok=True)
-                Path(f"{path}.wal").unlink(missing_ok=True)
+            _remove_warehouse(runner)
+        if size.name in options.inputs:
+            rows.append(_inputs_row(options, size, log, features, size_dir, say))
+            _write(rows, csv_path, markdown_path, machine, options.notes)
     return BenchResult(rows, csv_path, markdown_path)
+
+
+def _remove_warehouse(runner: Runner) -> None:
+    for path in (runner.database, runner.serving):
+        path.unlink(missing_ok=True)
+        Path(f"{path}.wal").unlink(missing_ok=True)
+
+
+def _inputs_row(
+    options: BenchOptions,
+    size: BenchSize,
+    log: LogFile,
+    features: frozenset[str],
+    size_dir: Path,
+    say: Callable[[str], None],
+) -> BenchRow:
+    """The full build of ``log`` with the demo's optional inputs, in a warehouse of its own."""
+    inputs = ensure_inputs(log, size, options.seed)
+    work = size_dir / "inputs"
+    work.mkdir()
+    runner = Runner(
+        repo_root=options.repo_root,
+        database=work / "warehouse.duckdb",
+        work=work,
+        dbt_vars=options.dbt_vars,
+    )
+    load_average = _load_average()
+    say(
+        f"bench: size {size.name}: building with the optional inputs ({inputs.events:,} "
+        f"engagement events, {inputs.attribute_values:,} attribute values of "
+        f"{inputs.attribute_customers:,} customers; load average {load_average:.1f})"
+    )
+    run = run_pipeline(runner, features, log.path, inputs=inputs)
+    row = _row(size, FULL_WITH_INPUTS, log, log.lines, load_average, run)
+    say(_stage_line(row))
+    say(_loaded_inputs_line(runner, size, inputs))
+    _write_node_timings(size_dir / "node_seconds_inputs.json", run)
+    if not options.keep_warehouses:
+        _remove_warehouse(runner)
+    return row
+
+
+def _loaded_inputs_line(runner: Runner, size: BenchSize, inputs: InputFiles) -> str:
+    """What the inputs' build holds of them: rows loaded and customers described."""
+    import duckdb
+
+    with duckdb.connect(str(runner.database), read_only=True) as con:
+        events = con.execute("select count(*) from raw.engagement_events").fetchone()[0]
+        values = con.execute("select count(*) from raw.customer_attributes").fetchone()[0]
+        engaged = con.execute(
+            "select count(*) from marts.fct_customer_engagement where has_engagement_events"
+        ).fetchone()[0]
+    return (
+        f"bench: size {size.name} full + inputs: loaded {events:,} of {inputs.events:,} "
+        f"engagement events and {values:,} of {inputs.attribute_values:,} attribute values; "
+        f"{engaged:,} customers of fct_customer_engagement have events"
+    )
 
 
 def _settings(dbt_vars: str | None) -> SegmentationSettings:

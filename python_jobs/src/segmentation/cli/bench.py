@@ -5,15 +5,16 @@ in ``WORK/run-<size>``, the pipeline stage by stage (load, SQL models, Python mo
 publish; see ``benchmark/pipeline.py``), the same-work floor (checked equal to the feature mart
 before any ratio is reported against it) and the notebook baseline on the same data
 (``benchmark/floor.py``, ``benchmark/references.py``) and the daily build that loads one more
-day. Wall time and the
-OS-measured peak memory of every stage are printed and written to
-``OUTPUT/bench_results.csv`` and ``OUTPUT/bench_results.md``.
+day; with ``--inputs``, a full build of the same log with the demo's optional inputs too, in a
+warehouse of its own. Wall time and the OS-measured peak memory of every stage are printed and
+written to ``OUTPUT/bench_results.csv`` and ``OUTPUT/bench_results.md``.
 
 Examples::
 
     segmentation bench                      # 1m, 10m and 50m lines (about half an hour)
     segmentation bench --sizes smoke --no-daily
     segmentation bench --sizes 10m,20000x25 --keep-warehouses
+    segmentation bench --sizes 10m --inputs 10m   # also 10M with attributes and events
 
 The big sizes need a quiet machine: the table records the load average when each run starts.
 """
@@ -24,8 +25,15 @@ import argparse
 import os
 from pathlib import Path
 
-from segmentation.benchmark.data import DEFAULT_SIZES, PRESETS, SizeError, parse_sizes
+from segmentation.benchmark.data import (
+    DEFAULT_SIZES,
+    PRESETS,
+    BenchSize,
+    SizeError,
+    parse_sizes,
+)
 from segmentation.benchmark.floor import FloorMismatch, FloorSettingsError
+from segmentation.benchmark.inputs import InputsMismatch
 from segmentation.benchmark.measure import StepFailed
 from segmentation.benchmark.pipeline import PlanError
 from segmentation.benchmark.runner import BenchOptions, run_benchmark
@@ -71,6 +79,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip the same-work floor (and its check against the mart) and the notebook",
     )
     parser.add_argument(
+        "--inputs",
+        default="",
+        metavar="SIZES",
+        help="comma-separated sizes (of --sizes) also built in full with the demo's optional "
+        "inputs (customer attributes and engagement events of the same customers, loaded from "
+        "files through their mappings), in a warehouse of their own (default: none)",
+    )
+    parser.add_argument(
         "--keep-warehouses",
         action="store_true",
         help="keep each size's warehouse and serving copy (default: deleted after the size)",
@@ -90,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         raise JobError(str(error)) from None
     if args.seed < 0:
         raise JobError(f"--seed must be zero or positive, got {args.seed}")
+    inputs = _input_sizes(args.inputs, sizes)
     repo_root = _project_root()
     work_dir = args.work_dir.resolve()
     options = BenchOptions(
@@ -103,15 +120,33 @@ def run(args: argparse.Namespace) -> int:
         references=not args.no_references,
         keep_warehouses=args.keep_warehouses,
         notes=tuple(args.note),
+        inputs=inputs,
     )
     try:
         result = run_benchmark(options)
-    except (StepFailed, PlanError, FloorMismatch, FloorSettingsError) as error:
+    except (StepFailed, PlanError, FloorMismatch, FloorSettingsError, InputsMismatch) as error:
         raise JobError(str(error)) from None
     print()
     print(result.markdown_path.read_text(encoding="utf-8"))
     print(f"bench: wrote {result.csv_path} and {result.markdown_path}")
     return 0
+
+
+def _input_sizes(text: str, sizes: list[BenchSize]) -> frozenset[str]:
+    """The names of the sizes ``--inputs`` lists; each must be one of ``--sizes``."""
+    if not text.strip():
+        return frozenset()
+    try:
+        chosen = parse_sizes(text)
+    except SizeError as error:
+        raise JobError(f"--inputs: {error}") from None
+    missing = [size.name for size in chosen if size not in sizes]
+    if missing:
+        raise JobError(
+            f"--inputs names {', '.join(missing)}, which --sizes does not measure "
+            f"({', '.join(size.name for size in sizes)})"
+        )
+    return frozenset(size.name for size in chosen)
 
 
 def _project_root() -> Path:
