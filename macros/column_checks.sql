@@ -47,12 +47,13 @@
         generic tests are counted over their own query (the test macro called with this model),
         so a test and its combined check cannot say different things. -#}
     {%- set checks = [] -%}
+    {%- set combined = combined_tests() -%}
     {%- for node in graph.nodes.values()
             if node.resource_type == 'test'
             and node.attached_node == unique_id
             and node.unique_id not in selected_resources
             and node.test_metadata
-            and node.test_metadata.name in combined_tests() -%}
+            and node.test_metadata.name in combined -%}
         {%- set arguments = node.test_metadata.kwargs -%}
         {%- set column = arguments.column_name -%}
         {%- set kept = node.config.where or 'true' -%}
