@@ -62,6 +62,30 @@ def test_the_daily_build_runs_no_node_for_a_test_that_reads_one_model_alone(demo
     assert "relationships" in kept_on_models  # a test reading a second table keeps its node
 
 
+def _failures_in_both_builds(warehouse, model: str, dependant: str, test: str) -> set[str]:
+    """Run the daily build on ``warehouse``, which must fail in ``model``'s post-hook naming
+    ``test`` with one row (``dependant`` skipped), then a full build's test run of ``model``:
+    the names of the tests that failed there."""
+    daily = run_dbt(["build", *DAILY_BUILD_ARGS], warehouse.database, warehouse.work, check=False)
+    assert daily.returncode != 0
+    assert test in daily.stdout and "1 rows break it" in daily.stdout
+    statuses = {r["unique_id"]: r["status"] for r in run_results(warehouse.work)["results"]}
+    assert statuses[f"model.customer_segments.{model}"] == "error"
+    assert statuses[f"model.customer_segments.{dependant}"] == "skipped"
+    full = run_dbt(
+        ["test", *PRODUCTION_BUILD_ARGS, "--select", model],
+        warehouse.database,
+        warehouse.work,
+        check=False,
+    )
+    assert full.returncode != 0
+    return {
+        r["unique_id"].split(".")[2]
+        for r in run_results(warehouse.work)["results"]
+        if r["status"] == "fail"
+    }
+
+
 def test_a_broken_value_fails_the_same_test_in_both_builds(demo_build, tmp_path) -> None:
     warehouse = demo_build.copy_to(tmp_path / "broken")
     with duckdb.connect(str(warehouse.database)) as con:
@@ -69,25 +93,10 @@ def test_a_broken_value_fails_the_same_test_in_both_builds(demo_build, tmp_path)
             "update raw.engagement_events set event_kind = 'bogus' "
             "where source_row in (select min(source_row) from raw.engagement_events)"
         )
-    daily = run_dbt(["build", *DAILY_BUILD_ARGS], warehouse.database, warehouse.work, check=False)
-    assert daily.returncode != 0
-    assert EVENT_KIND_TEST in daily.stdout and "1 rows break it" in daily.stdout
-    statuses = {r["unique_id"]: r["status"] for r in run_results(warehouse.work)["results"]}
-    assert statuses["model.customer_segments.stg_shop__engagement_events"] == "error"
-    assert statuses["model.customer_segments.int_customer_engagement"] == "skipped"
-    # the same value fails the test's own node in a full build's test run
-    full = run_dbt(
-        ["test", *PRODUCTION_BUILD_ARGS, "--select", "stg_shop__engagement_events"],
-        warehouse.database,
-        warehouse.work,
-        check=False,
+    failed = _failures_in_both_builds(
+        warehouse, "stg_shop__engagement_events", "int_customer_engagement", EVENT_KIND_TEST
     )
-    assert full.returncode != 0
-    failed = {
-        r["unique_id"].split(".")[2]
-        for r in run_results(warehouse.work)["results"]
-        if r["status"] == "fail"
-    }
+    # the same value fails the test's own node in a full build's test run
     assert len(failed) == 1 and next(iter(failed)).startswith(EVENT_KIND_TEST)
 
 
@@ -102,24 +111,9 @@ def test_a_repeated_key_in_kept_rows_fails_the_same_test_in_both_builds(demo_bui
             "select * from intermediate.int_sale_lines_netted "
             "where source_row in (select min(source_row) from intermediate.int_sale_lines_netted)"
         )
-    daily = run_dbt(["build", *DAILY_BUILD_ARGS], warehouse.database, warehouse.work, check=False)
-    assert daily.returncode != 0
-    assert NETTED_KEY_TEST in daily.stdout and "1 rows break it" in daily.stdout
-    statuses = {r["unique_id"]: r["status"] for r in run_results(warehouse.work)["results"]}
-    assert statuses["model.customer_segments.int_sale_lines_netted"] == "error"
-    assert statuses["model.customer_segments.int_orders_netted"] == "skipped"
-    full = run_dbt(
-        ["test", *PRODUCTION_BUILD_ARGS, "--select", "int_sale_lines_netted"],
-        warehouse.database,
-        warehouse.work,
-        check=False,
+    failed = _failures_in_both_builds(
+        warehouse, "int_sale_lines_netted", "int_orders_netted", NETTED_KEY_TEST
     )
-    assert full.returncode != 0
-    failed = {
-        r["unique_id"].split(".")[2]
-        for r in run_results(warehouse.work)["results"]
-        if r["status"] == "fail"
-    }
     # the key test, and the reconciliation of revenue across layers, which the repeat breaks too
     assert any(name.startswith(NETTED_KEY_TEST) for name in failed), failed
 

@@ -12,7 +12,7 @@ changed generator or another seed never reuses old ones. The pipeline then loads
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -22,6 +22,7 @@ from segmentation.benchmark.data import BenchSize, LogFile
 from segmentation.demo import DemoConfig, write_demo
 from segmentation.demo.sources import write_demo_sources
 from segmentation.io import warehouse
+from segmentation.loading.reading import quote_identifier, quote_literal
 
 
 class InputsMismatch(RuntimeError):
@@ -104,24 +105,12 @@ def ensure_inputs(log: LogFile, size: BenchSize, seed: int) -> InputFiles:
 
 
 def _with_facts(paths: InputFiles, facts: dict[str, int]) -> InputFiles:
-    return InputFiles(
-        paths.customers,
-        paths.customers_mapping,
-        paths.engagement,
-        paths.engagement_mapping,
-        int(facts["attribute_customers"]),
-        int(facts["attribute_values"]),
-        int(facts["events"]),
-    )
+    return replace(paths, **{name: int(value) for name, value in facts.items()})
 
 
 def _remove_database(path: Path) -> None:
     path.unlink(missing_ok=True)
     Path(f"{path}.wal").unlink(missing_ok=True)
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _write_customers(con: duckdb.DuckDBPyConnection, paths: InputFiles) -> None:
@@ -132,7 +121,8 @@ def _write_customers(con: duckdb.DuckDBPyConnection, paths: InputFiles) -> None:
         "group by attribute_name order by attribute_name"
     ).fetchall()
     pivoted = ", ".join(
-        f'max(case when attribute_name = {_sql_text(name)} then attribute_value end) as "{name}"'
+        f"max(case when attribute_name = {quote_literal(name)} then attribute_value end) "
+        f"as {quote_identifier(name)}"
         for name, _ in kinds
     )
     _copy_parquet(
@@ -175,5 +165,6 @@ def _write_engagement(con: duckdb.DuckDBPyConnection, paths: InputFiles) -> None
 def _copy_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     """``query`` into ``target`` through a temporary name (never a half-written file)."""
     partial = target.with_suffix(".parquet.partial")
-    con.execute(f"copy ({query}) to {_sql_text(str(partial))} (format parquet, compression zstd)")
+    target_literal = quote_literal(str(partial))
+    con.execute(f"copy ({query}) to {target_literal} (format parquet, compression zstd)")
     partial.replace(target)
