@@ -68,27 +68,29 @@ ifneq ($(strip $(ENGAGEMENT)),)
 	$(BIN)/segmentation load '$(ENGAGEMENT)' --source engagement $(if $(ENGAGEMENT_MAPPING),--mapping '$(ENGAGEMENT_MAPPING)')
 endif
 
+# Scheduled builds (run, daily, replay) run every test that reads one model alone (simple
+# column tests, keys over several columns, row expressions, one-row tests) inside that model, in
+# one query, instead of one dbt test node each; every other test keeps its node, and `make test`
+# runs each test on its own. COMBINED_EXCLUDE is
+# segmentation.io.dbt_commands.COMBINED_TEST_SELECTORS.
+COMBINED_EXCLUDE := test_name:not_null,resource_type:model+1 test_name:unique,resource_type:model+1 test_name:accepted_values,resource_type:model+1 test_name:accepted_range,resource_type:model+1 test_name:unique_combination_of_columns,resource_type:model+1 test_name:expression_holds,resource_type:model+1 test_name:at_most_one_row,resource_type:model+1
+
 run: $(STAMP)
 	$(BIN)/segmentation check-vars --vars '$(DBT_VARS)'
 	$(BIN)/segmentation check-lock
 	$(MAKE) --no-print-directory load
-	$(BIN)/dbt build --exclude-resource-type unit_test --vars '$(DBT_VARS)'
+	$(BIN)/dbt build --exclude-resource-type unit_test --exclude $(COMBINED_EXCLUDE) --vars '$(DBT_VARS)'
 	$(BIN)/segmentation publish
 	$(BIN)/segmentation charts
 	$(BIN)/dbt docs generate --static --vars '$(DBT_VARS)'
 	$(BIN)/segmentation summary
 
-# The daily build: load the new files, build with every test that reads one model alone (simple
-# column tests, keys over several columns, row expressions, one-row tests) run inside that model
-# in one query instead of one dbt test each, publish. Every other test keeps its node; `make run`
-# and `make test` run each test on its own. DAILY_EXCLUDE is
-# segmentation.io.dbt_commands.COMBINED_TEST_SELECTORS.
-DAILY_EXCLUDE := test_name:not_null,resource_type:model+1 test_name:unique,resource_type:model+1 test_name:accepted_values,resource_type:model+1 test_name:accepted_range,resource_type:model+1 test_name:unique_combination_of_columns,resource_type:model+1 test_name:expression_holds,resource_type:model+1 test_name:at_most_one_row,resource_type:model+1
+# The daily build: load the new files, build, publish (no charts or docs).
 daily: $(STAMP)
 	$(BIN)/segmentation check-vars --vars '$(DBT_VARS)'
 	$(BIN)/segmentation check-lock
 	$(MAKE) --no-print-directory load
-	$(BIN)/dbt build --exclude-resource-type unit_test --exclude $(DAILY_EXCLUDE) --vars '$(DBT_VARS)'
+	$(BIN)/dbt build --exclude-resource-type unit_test --exclude $(COMBINED_EXCLUDE) --vars '$(DBT_VARS)'
 	$(BIN)/segmentation publish
 	$(BIN)/segmentation summary
 

@@ -1,9 +1,9 @@
 {#- Column checks in one query (post-hook of every model; macros/_column_checks__macros.yml).
     Each data test costs dbt a node: a compile, a query and their bookkeeping. In a `dbt build`
-    that runs data tests but leaves out a model's tests that read the model alone (the daily
-    build, `make daily`), the model runs the ones left out in its post-hook, all in one query,
-    and fails naming each failing test. A full build selects them all and the hook has nothing
-    to do. -#}
+    that runs data tests but leaves out a model's tests that read the model alone (the scheduled
+    builds, `make run` and `make daily`), the model runs the ones left out in its post-hook, all
+    in one query, and fails naming each failing test. A build that selects them all (`make
+    test`, a bare `dbt build`) leaves the hook nothing to do. -#}
 
 {% macro column_checks_left_out() -%}
     {%- if not execute or flags.WHICH != 'build' -%}
@@ -106,8 +106,8 @@
 {% macro combined_tests() -%}
     {#- The tests a model's post-hook can run in place of their nodes: dbt's simple column
         tests and the project's generic tests that read the tested model and nothing else
-        (tests/generic). The daily build's exclusions name the same tests
-        (segmentation.io.dbt_commands.COMBINED_TESTS, the Makefile's DAILY_EXCLUDE). -#}
+        (tests/generic). The scheduled builds' exclusions name the same tests
+        (segmentation.io.dbt_commands.COMBINED_TESTS, the Makefile's COMBINED_EXCLUDE). -#}
     {{ return(['not_null', 'unique', 'accepted_values', 'accepted_range',
                'unique_combination_of_columns', 'expression_holds', 'at_most_one_row']) }}
 {%- endmacro %}

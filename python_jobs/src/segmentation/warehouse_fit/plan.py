@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segmentation.io.dbt_commands import PRODUCTION_BUILD_ARGS
+from segmentation.io.dbt_commands import WITHOUT_UNIT_TESTS
 
 # A Python model whose config names this strategy returns only its new rows (the registry log).
 APPEND_STRATEGY = "append"
@@ -180,7 +180,7 @@ def build_inputs_args(inputs: Sequence[str], unit_tests: bool = False) -> list[s
     alone (a test that also reads a table the fit makes waits for the build after it)."""
     args = ["build", "--select", *(f"+{name}" for name in inputs)]
     args += ["--indirect-selection", "cautious"]
-    return args if unit_tests else [*args, *PRODUCTION_BUILD_ARGS]
+    return args if unit_tests else [*args, *WITHOUT_UNIT_TESTS]
 
 
 def build_rest_args(inputs: Sequence[str]) -> list[str]:

@@ -1,11 +1,12 @@
-"""The daily build (`make daily`): each model's tests that read the model alone (simple column
-tests, keys over several columns, row expressions, one-row tests) run inside the model, in one
-query, instead of one dbt test node each; every other test keeps its node.
+"""The scheduled builds (`make run`, `make daily`, replay): each model's tests that read the model
+alone (simple column tests, keys over several columns, row expressions, one-row tests) run
+inside the model, in one query, instead of one dbt test node each; every other test keeps its
+node. `make test`'s build runs each test as its own node.
 
-On copies of the session's demo warehouse: the daily build passes where the full build does,
-runs no node for those tests of a model (and keeps the ones of sources and seeds, and the tests
-that read a second table), and a broken value or a repeated key fails the same test in both
-builds.
+On copies of the session's demo warehouse: the scheduled build passes where the build with
+every test node does, runs no node for those tests of a model (and keeps the ones of sources and
+seeds, and the tests that read a second table), and a broken value or a repeated key fails the
+same test in both.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import duckdb
 import pytest
 from helpers import REPO_ROOT, run_dbt, run_results
 
-from segmentation.io.dbt_commands import COMBINED_TESTS, DAILY_BUILD_ARGS, PRODUCTION_BUILD_ARGS
+from segmentation.io.dbt_commands import COMBINED_TESTS, PRODUCTION_BUILD_ARGS, WITHOUT_UNIT_TESTS
 
 pytestmark = pytest.mark.dbt
 
@@ -31,13 +32,13 @@ def _tests(work) -> dict[str, dict]:
     return {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
 
 
-def test_the_daily_build_runs_no_node_for_a_test_that_reads_one_model_alone(demo_build, tmp_path):
-    warehouse = demo_build.copy_to(tmp_path / "daily")
-    run_dbt(["build", *DAILY_BUILD_ARGS], warehouse.database, warehouse.work)
+def test_a_scheduled_build_runs_no_node_for_a_test_that_reads_one_model_alone(demo_build, tmp_path):
+    warehouse = demo_build.copy_to(tmp_path / "scheduled")
+    run_dbt(["build", *PRODUCTION_BUILD_ARGS], warehouse.database, warehouse.work)
     ran = {result["unique_id"] for result in run_results(warehouse.work)["results"]}
     tests = _tests(warehouse.work)
     left_out = set(tests) - ran
-    assert left_out, "the daily build ran every test node"
+    assert left_out, "the scheduled build ran every test node"
     for uid in left_out:
         node = tests[uid]
         assert node["test_metadata"]["name"] in COMBINED_TESTS, uid
@@ -63,17 +64,19 @@ def test_the_daily_build_runs_no_node_for_a_test_that_reads_one_model_alone(demo
 
 
 def _failures_in_both_builds(warehouse, model: str, dependant: str, test: str) -> set[str]:
-    """Run the daily build on ``warehouse``, which must fail in ``model``'s post-hook naming
-    ``test`` with one row (``dependant`` skipped), then a full build's test run of ``model``:
-    the names of the tests that failed there."""
-    daily = run_dbt(["build", *DAILY_BUILD_ARGS], warehouse.database, warehouse.work, check=False)
-    assert daily.returncode != 0
-    assert test in daily.stdout and "1 rows break it" in daily.stdout
+    """Run the scheduled build on ``warehouse``, which must fail in ``model``'s post-hook naming
+    ``test`` with one row (``dependant`` skipped), then a test run of ``model`` with every test
+    as its own node: the names of the tests that failed there."""
+    scheduled = run_dbt(
+        ["build", *PRODUCTION_BUILD_ARGS], warehouse.database, warehouse.work, check=False
+    )
+    assert scheduled.returncode != 0
+    assert test in scheduled.stdout and "1 rows break it" in scheduled.stdout
     statuses = {r["unique_id"]: r["status"] for r in run_results(warehouse.work)["results"]}
     assert statuses[f"model.customer_segments.{model}"] == "error"
     assert statuses[f"model.customer_segments.{dependant}"] == "skipped"
     full = run_dbt(
-        ["test", *PRODUCTION_BUILD_ARGS, "--select", model],
+        ["test", *WITHOUT_UNIT_TESTS, "--select", model],
         warehouse.database,
         warehouse.work,
         check=False,
@@ -96,14 +99,14 @@ def test_a_broken_value_fails_the_same_test_in_both_builds(demo_build, tmp_path)
     failed = _failures_in_both_builds(
         warehouse, "stg_shop__engagement_events", "int_customer_engagement", EVENT_KIND_TEST
     )
-    # the same value fails the test's own node in a full build's test run
+    # the same value fails the test's own node when every test runs as one
     assert len(failed) == 1 and next(iter(failed)).startswith(EVENT_KIND_TEST)
 
 
 def test_a_repeated_key_in_kept_rows_fails_the_same_test_in_both_builds(demo_build, tmp_path):
     """An incremental model keeps its rows of unchanged customers: a line repeated there (a
-    damaged table) is found by the key test run in the model's post-hook in a daily build, and
-    by the test's own node in a full build's test run."""
+    damaged table) is found by the key test run in the model's post-hook in a scheduled build,
+    and by the test's own node when every test runs as one."""
     warehouse = demo_build.copy_to(tmp_path / "repeated")
     with duckdb.connect(str(warehouse.database)) as con:
         con.execute(
@@ -118,14 +121,18 @@ def test_a_repeated_key_in_kept_rows_fails_the_same_test_in_both_builds(demo_bui
     assert any(name.startswith(NETTED_KEY_TEST) for name in failed), failed
 
 
-def test_the_makefile_daily_build_leaves_out_the_same_tests() -> None:
+def test_the_makefile_scheduled_builds_leave_out_the_same_tests() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text()
-    line = next(x for x in makefile.splitlines() if x.startswith("DAILY_EXCLUDE :="))
-    assert line.split(":=", 1)[1].split() == list(DAILY_BUILD_ARGS[3:])
-    assert DAILY_BUILD_ARGS[2] == "--exclude"
+    line = next(x for x in makefile.splitlines() if x.startswith("COMBINED_EXCLUDE :="))
+    assert line.split(":=", 1)[1].split() == list(PRODUCTION_BUILD_ARGS[3:])
+    assert PRODUCTION_BUILD_ARGS[:3] == (*WITHOUT_UNIT_TESTS, "--exclude")
+    # the builds of `make run` and `make daily` (the ones without unit tests) use them
+    scheduled = [x for x in makefile.splitlines() if "dbt build --exclude-resource-type" in x]
+    assert len(scheduled) == 2
+    assert all("--exclude $(COMBINED_EXCLUDE)" in x for x in scheduled)
 
 
-def test_the_post_hook_combines_the_tests_the_daily_build_leaves_out() -> None:
+def test_the_post_hook_combines_the_tests_the_scheduled_builds_leave_out() -> None:
     """The macro combined_tests names the tests of COMBINED_TESTS, in the same order."""
     macros = (REPO_ROOT / "macros" / "column_checks.sql").read_text()
     body = macros.split("{% macro combined_tests() -%}", 1)[1].split("{%- endmacro %}", 1)[0]
