@@ -19,4 +19,5 @@ def model(dbt, session):
         max_depth=int(dbt.config.get("explanation_tree_max_depth")),
         random_state=settings.random_state,
         cv_sample_size=int(dbt.config.get("explanation_cv_sample_size")),
+        fit_sample_size=int(dbt.config.get("explanation_fit_sample_size")),
     )

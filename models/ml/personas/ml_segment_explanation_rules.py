@@ -13,5 +13,9 @@ def model(dbt, session):
     features = to_pandas(dbt.ref("fct_customer_features"))
     assignments = to_pandas(dbt.ref("ml_customer_assignments"))
     return segment_rules(
-        features, assignments, settings.preparation.features, random_state=settings.random_state
+        features,
+        assignments,
+        settings.preparation.features,
+        random_state=settings.random_state,
+        fit_sample_size=int(dbt.config.get("explanation_fit_sample_size")),
     )

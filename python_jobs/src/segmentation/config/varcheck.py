@@ -214,6 +214,7 @@ RULES: dict[str, Rule] = {
     "rfm_score_bins": integer_between(2, 9),
     "explanation_tree_max_depth": integer_between(1, 8),
     "explanation_cv_sample_size": integer_between(100, 1_000_000_000),
+    "explanation_fit_sample_size": integer_between(1_000, 1_000_000_000),
     "fit_sample_size": integer_between(100, 1_000_000_000),
     "engagement_feature_role": one_of("describe", "define"),
     "email_attribution_days": integer_between(1, 90),

@@ -2,7 +2,9 @@
 
 For each segment a shallow one-vs-rest decision tree (depth :data:`MAX_CONDITIONS`, balanced
 class weights so a small segment counts as much as the rest, leaves of at least
-``min_leaf_share`` of the customers) separates its customers from everyone else's. The leaf
+``min_leaf_share`` of the customers) separates its customers from everyone else's; beyond
+``fit_sample_size`` customers the trees are fitted on a stratified sample of that many
+(:func:`segmentation.describe.explain.fit_rows`), and every rule is still measured on all. The leaf
 with the best F1 score for the segment becomes its rule: the conditions on the path from the
 root, merged per feature (``orders 4 to 9`` is one condition), so a rule never has more than
 three. Thresholds are rounded for reading (:func:`segmentation.describe.explain.rounded`), and
@@ -25,9 +27,11 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from segmentation.describe.explain import (
+    FIT_SAMPLE_SIZE,
     MIN_LEAF_SHARE,
     Bounds,
     condition_text,
+    fit_rows,
     numeric_matrix,
     path_bounds,
     rounded_bounds,
@@ -93,22 +97,26 @@ def fit_segment_rule(
     segment_id: int,
     min_leaf_share: float = MIN_LEAF_SHARE,
     random_state: int = 0,
+    fit_on: np.ndarray | None = None,
 ) -> SegmentRule:
-    """The best rule of at most :data:`MAX_CONDITIONS` conditions for ``segment_id``."""
+    """The best rule of at most :data:`MAX_CONDITIONS` conditions for ``segment_id``: the tree
+    is fitted on the rows ``fit_on`` (positions; all rows when None), each leaf's rule is
+    measured on all rows."""
     matrix = numeric_matrix(table)
     target = labels == segment_id
-    min_leaf = max(1, math.ceil(min_leaf_share * len(labels)))
+    fit_on = np.arange(len(labels)) if fit_on is None else fit_on
+    min_leaf = max(1, math.ceil(min_leaf_share * fit_on.size))
     tree = DecisionTreeClassifier(
         max_depth=MAX_CONDITIONS,
         min_samples_leaf=min_leaf,
         class_weight="balanced",
         random_state=random_state,
-    ).fit(matrix, target)
+    ).fit(matrix[fit_on], target[fit_on])
     names = [str(name) for name in table.columns]
     has_missing = [bool(np.isnan(matrix[:, j]).any()) for j in range(matrix.shape[1])]
     best: SegmentRule | None = None
     best_f1 = -1.0
-    for leaf in np.unique(tree.apply(matrix)):
+    for leaf in np.unique(tree.apply(matrix[fit_on])):
         bounds = {
             names[j]: rounded_bounds(names[j], bound)
             for j, bound in sorted(path_bounds(tree, int(leaf), has_missing).items())
@@ -138,8 +146,10 @@ def segment_rules(
     assignments: pd.DataFrame,
     feature_names: Sequence[str],
     random_state: int = 0,
+    fit_sample_size: int = FIT_SAMPLE_SIZE,
 ) -> pd.DataFrame:
-    """One row per segment: its rule on the defining features (ml_segment_explanation_rules)."""
+    """One row per segment: its rule on the defining features (ml_segment_explanation_rules),
+    the trees fitted on at most ``fit_sample_size`` customers."""
     customers = segmented_customers(features, assignments)
     names = [
         name for name in profile_features(customers, feature_names) if customers[name].notna().any()
@@ -148,9 +158,12 @@ def segment_rules(
         return empty("ml_segment_explanation_rules")
     table = customers[names].astype("float64")
     labels = customers[SEGMENT_COLUMN].to_numpy(dtype="int64")
+    fitted_on = fit_rows(labels, fit_sample_size, random_state)
     rows = []
     for segment_id in np.unique(labels):
-        rule = fit_segment_rule(table, labels, int(segment_id), random_state=random_state)
+        rule = fit_segment_rule(
+            table, labels, int(segment_id), random_state=random_state, fit_on=fitted_on
+        )
         rows.append(
             {
                 "segment_id": int(segment_id),

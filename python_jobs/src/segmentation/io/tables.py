@@ -394,6 +394,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     },
     "ml_segment_explanation_fit": {
         "n_customers": INT,
+        "fit_customers": INT,
         "n_segments": INT,
         "explained_segment_count": INT,
         "max_depth": INT,

@@ -13,6 +13,8 @@ from segmentation.describe.explain import (
     ExplanationInputError,
     SegmentExplainer,
     explanation_fit,
+    fit_explainer,
+    fit_rows,
 )
 from segmentation.describe.rules import segment_rules
 from segmentation.io.tables import SCHEMAS
@@ -190,3 +192,40 @@ def test_a_cross_validation_sample_below_the_minimum_is_refused() -> None:
     features, assignments = customers()
     with pytest.raises(ExplanationInputError, match="explanation_cv_sample_size"):
         explanation_fit(features, assignments, FEATURES, cv_sample_size=10)
+
+
+def test_the_tree_is_fitted_on_a_stratified_sample_and_its_fidelity_counts_everyone() -> None:
+    features, assignments = customers(n=3000)
+    everyone = explanation_fit(features, assignments, FEATURES, max_depth=3)
+    assert everyone.equals(
+        explanation_fit(features, assignments, FEATURES, max_depth=3, fit_sample_size=3000)
+    )
+    assert everyone.iloc[0].fit_customers == 3000
+    fitted = fit_explainer(features, assignments, FEATURES, max_depth=3, fit_sample_size=1200)
+    assert fitted is not None
+    explainer, table, labels = fitted
+    assert explainer.fit_customers_ == 1200
+    assert explainer.tree_.tree_.n_node_samples[0] == 1200  # the tree saw the sample alone
+    assert explainer.min_samples_leaf_ == 12  # 1 % of the customers fitted on
+    assert explainer.fidelity_ == np.mean(explainer.predict(table) == labels)  # all 3,000
+    row = explanation_fit(features, assignments, FEATURES, max_depth=3, fit_sample_size=1200).iloc[
+        0
+    ]
+    assert row.n_customers == 3000 and row.fit_customers == 1200
+    assert row.fidelity == explainer.fidelity_
+
+
+def test_the_fit_sample_keeps_every_segments_share_and_is_seeded() -> None:
+    labels = np.repeat([1, 2, 3], [6000, 3000, 1000])
+    rows = fit_rows(labels, 2000, random_state=7)
+    assert rows.size == 2000 and np.all(np.diff(rows) > 0)
+    assert np.bincount(labels[rows]).tolist() == [0, 1200, 600, 200]
+    assert np.array_equal(rows, fit_rows(labels, 2000, random_state=7))
+    assert not np.array_equal(rows, fit_rows(labels, 2000, random_state=8))
+    assert np.array_equal(fit_rows(labels, 10_000, random_state=7), np.arange(10_000))
+
+
+def test_a_fit_sample_below_the_minimum_is_refused() -> None:
+    features, assignments = customers()
+    with pytest.raises(ExplanationInputError, match="explanation_fit_sample_size"):
+        explanation_fit(features, assignments, FEATURES, fit_sample_size=10)

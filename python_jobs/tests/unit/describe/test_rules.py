@@ -62,3 +62,25 @@ def test_no_customers_gives_an_empty_table_with_its_columns() -> None:
     features, assignments = customers()
     rules = segment_rules(features.iloc[:0], assignments.iloc[:0], FEATURES)
     assert rules.empty and "conditions_json" in rules.columns
+
+
+def test_rules_fitted_on_a_sample_are_measured_on_every_customer() -> None:
+    """Beyond fit_sample_size customers the trees see a stratified sample; precision, coverage
+    and counts still come from every customer, and a sample as large as the customer base
+    changes nothing."""
+    features, assignments = customers(n=4000, seed=3)
+    everyone = segment_rules(features, assignments, FEATURES)
+    assert everyone.equals(segment_rules(features, assignments, FEATURES, fit_sample_size=4000))
+    sampled = segment_rules(features, assignments, FEATURES, fit_sample_size=1000)
+    segments = assignments["segment_id"].to_numpy()
+    for rule in sampled.itertuples():
+        bounds = {c.pop("feature_name"): Bounds(**c) for c in json.loads(rule.conditions_json)}
+        chosen = selects(features[list(bounds)].astype(float), bounds)
+        hits = int((chosen & (segments == rule.segment_id)).sum())
+        assert int(chosen.sum()) == rule.customer_count and hits == rule.segment_customer_count
+        assert rule.rule_precision == hits / int(chosen.sum())
+        assert rule.rule_coverage == hits / int((segments == rule.segment_id).sum())
+    # counted over all 4,000 customers, not the 1,000 fitted on
+    assert sampled["segment_customer_count"].sum() > 1000
+    # planted groups: the sample finds them as well as everyone does
+    assert (sampled["rule_precision"] > 0.95).all() and (sampled["rule_coverage"] > 0.95).all()
