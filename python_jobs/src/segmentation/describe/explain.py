@@ -156,7 +156,8 @@ class SegmentExplainer:
         """
         labels = np.asarray(segment_ids, dtype="int64")
         matrix = numeric_matrix(features)
-        min_samples_leaf = self.min_samples_leaf_
+        # the folds' trees keep the leaf share of the customers they split
+        min_samples_leaf = max(1, math.ceil(self.min_leaf_share * len(labels)))
         if len(labels) > sample_size:
             matrix, labels = resample(
                 matrix,

@@ -215,6 +215,21 @@ def test_the_tree_is_fitted_on_a_stratified_sample_and_its_fidelity_counts_every
     assert row.fidelity == explainer.fidelity_
 
 
+def test_the_cross_validation_ignores_the_fit_sample() -> None:
+    """The folds' trees keep the leaf share of the customers the folds split, whatever the
+    tree was fitted on (noisy segments and deep trees, where the leaf size shows)."""
+    features, assignments = customers(n=3000, seed=4)
+    rng = np.random.default_rng(2)
+    picked = rng.choice(len(assignments), 900, replace=False)
+    assignments.loc[picked, "segment_id"] = rng.integers(1, 4, 900)
+    everyone, sampled = (
+        explanation_fit(features, assignments, FEATURES, max_depth=8, fit_sample_size=size)
+        for size in (3000, 1000)
+    )
+    assert sampled.iloc[0].min_samples_leaf == 10 and everyone.iloc[0].min_samples_leaf == 30
+    assert sampled.iloc[0].cross_validated_fidelity == everyone.iloc[0].cross_validated_fidelity
+
+
 def test_the_fit_sample_keeps_every_segments_share_and_is_seeded() -> None:
     labels = np.repeat([1, 2, 3], [6000, 3000, 1000])
     rows = fit_rows(labels, 2000, random_state=7)
