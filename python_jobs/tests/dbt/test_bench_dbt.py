@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import REPO_ROOT, fast_vars
@@ -93,3 +94,19 @@ def test_bench_command_measures_every_stage_on_a_small_log(tmp_path):
     assert 1000 < engaged <= 1200
     assert "| smoke | full + inputs |" in markdown
     assert (work / "run-smoke" / "node_seconds_inputs.json").exists()
+    # dbt parses the project before the clock starts: no measured build parses it in full
+    for log in (work / "run-smoke" / "logs", work / "run-smoke" / "inputs" / "logs"):
+        parsed = _full_parses_by_command(log / "dbt.log")
+        assert parsed.count(("build", False)) >= 1 and ("build", True) not in parsed, parsed
+        assert ("run", True) not in parsed and parsed[0][1], parsed  # only the first parses
+
+
+def _full_parses_by_command(log: Path) -> list[tuple[str, bool]]:
+    """Each dbt invocation in ``log``, in order: its command and whether it parsed the
+    project from scratch."""
+    invocations = []
+    for chunk in log.read_text().split("Running with dbt=")[1:]:
+        command = re.search(r"Command `(?:dbt|cli) (\w+)`", chunk)
+        assert command, chunk[-2000:]
+        invocations.append((command.group(1), "Unable to do partial parsing" in chunk))
+    return invocations
