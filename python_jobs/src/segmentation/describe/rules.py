@@ -4,13 +4,13 @@ For each segment a shallow one-vs-rest decision tree (depth :data:`MAX_CONDITION
 class weights so a small segment counts as much as the rest, leaves of at least
 ``min_leaf_share`` of the customers) separates its customers from everyone else's; beyond
 ``fit_sample_size`` customers the trees are fitted on a stratified sample of that many
-(:func:`segmentation.describe.explain.fit_rows`), and every rule is still measured on all. The leaf
-with the best F1 score for the segment becomes its rule: the conditions on the path from the
-root, merged per feature (``orders 4 to 9`` is one condition), so a rule never has more than
-three. Thresholds are rounded for reading (:func:`segmentation.describe.explain.rounded`), and
-the rule's precision (share of the customers it selects who are in the segment) and coverage
-(share of the segment it selects) are measured with the rounded thresholds, as a marketer would
-apply them in a query.
+(:func:`segmentation.describe.explain.fit_rows`), and every rule is still measured on all.
+The leaf with the best F1 score for the segment becomes its rule: the conditions on the path from
+the root, merged per feature (``orders 4 to 9`` is one condition), so a rule never has more than
+three. Thresholds are rounded for reading (:func:`segmentation.describe.explain.rounded`), and the
+rule's precision (share of the customers it selects who are in the segment) and coverage (share of
+the segment it selects) are measured with the rounded thresholds, as a marketer would apply them in
+a query.
 
 The rules describe the segments; they do not assign them (the kept model does).
 """
@@ -104,19 +104,19 @@ def fit_segment_rule(
     measured on all rows."""
     matrix = numeric_matrix(table)
     target = labels == segment_id
-    fit_on = np.arange(len(labels)) if fit_on is None else fit_on
-    min_leaf = max(1, math.ceil(min_leaf_share * fit_on.size))
+    fitted = matrix if fit_on is None else matrix[fit_on]
+    min_leaf = max(1, math.ceil(min_leaf_share * fitted.shape[0]))
     tree = DecisionTreeClassifier(
         max_depth=MAX_CONDITIONS,
         min_samples_leaf=min_leaf,
         class_weight="balanced",
         random_state=random_state,
-    ).fit(matrix[fit_on], target[fit_on])
+    ).fit(fitted, target if fit_on is None else target[fit_on])
     names = [str(name) for name in table.columns]
     has_missing = [bool(np.isnan(matrix[:, j]).any()) for j in range(matrix.shape[1])]
     best: SegmentRule | None = None
     best_f1 = -1.0
-    for leaf in np.unique(tree.apply(matrix[fit_on])):
+    for leaf in np.unique(tree.apply(fitted)):
         bounds = {
             names[j]: rounded_bounds(names[j], bound)
             for j, bound in sorted(path_bounds(tree, int(leaf), has_missing).items())

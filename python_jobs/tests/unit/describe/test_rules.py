@@ -44,15 +44,23 @@ def test_every_segment_gets_one_short_rule_on_the_given_features() -> None:
     assert (rules["rule_precision"] > 0.95).all() and (rules["rule_coverage"] > 0.95).all()
 
 
+def _recount(
+    rule, features: pd.DataFrame, segments: np.ndarray
+) -> tuple[dict[str, Bounds], int, int]:
+    """The rule's printed conditions, the customers of ``features`` they select and of them
+    those of its segment, counted here from the conditions alone."""
+    bounds = {c.pop("feature_name"): Bounds(**c) for c in json.loads(rule.conditions_json)}
+    chosen = selects(features[list(bounds)].astype(float), bounds)
+    return bounds, int(chosen.sum()), int((chosen & (segments == rule.segment_id)).sum())
+
+
 def test_precision_and_coverage_are_those_of_the_printed_thresholds() -> None:
     features, assignments = customers(seed=9)
     rules = segment_rules(features, assignments, FEATURES)
     segments = assignments["segment_id"].to_numpy()
     for rule in rules.itertuples():
-        bounds = {c.pop("feature_name"): Bounds(**c) for c in json.loads(rule.conditions_json)}
-        chosen = selects(features[list(bounds)].astype(float), bounds)
-        hits = int((chosen & (segments == rule.segment_id)).sum())
-        assert int(chosen.sum()) == rule.customer_count and hits == rule.segment_customer_count
+        bounds, selected, hits = _recount(rule, features, segments)
+        assert selected == rule.customer_count and hits == rule.segment_customer_count
         for bound in bounds.values():  # thresholds as printed: whole numbers or rounded
             for value in (bound.lower, bound.upper):
                 assert value is None or value == float(f"{value:.2f}")
@@ -74,11 +82,9 @@ def test_rules_fitted_on_a_sample_are_measured_on_every_customer() -> None:
     sampled = segment_rules(features, assignments, FEATURES, fit_sample_size=1000)
     segments = assignments["segment_id"].to_numpy()
     for rule in sampled.itertuples():
-        bounds = {c.pop("feature_name"): Bounds(**c) for c in json.loads(rule.conditions_json)}
-        chosen = selects(features[list(bounds)].astype(float), bounds)
-        hits = int((chosen & (segments == rule.segment_id)).sum())
-        assert int(chosen.sum()) == rule.customer_count and hits == rule.segment_customer_count
-        assert rule.rule_precision == hits / int(chosen.sum())
+        _, selected, hits = _recount(rule, features, segments)
+        assert selected == rule.customer_count and hits == rule.segment_customer_count
+        assert rule.rule_precision == hits / selected
         assert rule.rule_coverage == hits / int((segments == rule.segment_id).sum())
     # counted over all 4,000 customers, not the 1,000 fitted on
     assert sampled["segment_customer_count"].sum() > 1000
