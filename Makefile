@@ -74,12 +74,14 @@ endif
 # runs each test on its own. COMBINED_EXCLUDE is
 # segmentation.io.dbt_commands.COMBINED_TEST_SELECTORS.
 COMBINED_EXCLUDE := test_name:not_null,resource_type:model+1 test_name:unique,resource_type:model+1 test_name:accepted_values,resource_type:model+1 test_name:accepted_range,resource_type:model+1 test_name:unique_combination_of_columns,resource_type:model+1 test_name:expression_holds,resource_type:model+1 test_name:at_most_one_row,resource_type:model+1
+# every scheduled `dbt build` (segmentation.io.dbt_commands.PRODUCTION_BUILD_ARGS)
+SCHEDULED_BUILD_ARGS := --exclude-resource-type unit_test --exclude $(COMBINED_EXCLUDE)
 
 run: $(STAMP)
 	$(BIN)/segmentation check-vars --vars '$(DBT_VARS)'
 	$(BIN)/segmentation check-lock
 	$(MAKE) --no-print-directory load
-	$(BIN)/dbt build --exclude-resource-type unit_test --exclude $(COMBINED_EXCLUDE) --vars '$(DBT_VARS)'
+	$(BIN)/dbt build $(SCHEDULED_BUILD_ARGS) --vars '$(DBT_VARS)'
 	$(BIN)/segmentation publish
 	$(BIN)/segmentation charts
 	$(BIN)/dbt docs generate --static --vars '$(DBT_VARS)'
@@ -90,7 +92,7 @@ daily: $(STAMP)
 	$(BIN)/segmentation check-vars --vars '$(DBT_VARS)'
 	$(BIN)/segmentation check-lock
 	$(MAKE) --no-print-directory load
-	$(BIN)/dbt build --exclude-resource-type unit_test --exclude $(COMBINED_EXCLUDE) --vars '$(DBT_VARS)'
+	$(BIN)/dbt build $(SCHEDULED_BUILD_ARGS) --vars '$(DBT_VARS)'
 	$(BIN)/segmentation publish
 	$(BIN)/segmentation summary
 

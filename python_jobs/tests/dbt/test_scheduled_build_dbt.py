@@ -122,14 +122,20 @@ def test_a_repeated_key_in_kept_rows_fails_the_same_test_in_both_builds(demo_bui
 
 
 def test_the_makefile_scheduled_builds_leave_out_the_same_tests() -> None:
-    makefile = (REPO_ROOT / "Makefile").read_text()
-    line = next(x for x in makefile.splitlines() if x.startswith("COMBINED_EXCLUDE :="))
-    assert line.split(":=", 1)[1].split() == list(PRODUCTION_BUILD_ARGS[3:])
+    makefile = (REPO_ROOT / "Makefile").read_text().splitlines()
+
+    def value(name: str) -> str:
+        return next(x for x in makefile if x.startswith(f"{name} :=")).split(":=", 1)[1]
+
+    assert value("COMBINED_EXCLUDE").split() == list(PRODUCTION_BUILD_ARGS[3:])
     assert PRODUCTION_BUILD_ARGS[:3] == (*WITHOUT_UNIT_TESTS, "--exclude")
-    # the builds of `make run` and `make daily` (the ones without unit tests) use them
-    scheduled = [x for x in makefile.splitlines() if "dbt build --exclude-resource-type" in x]
-    assert len(scheduled) == 2
-    assert all("--exclude $(COMBINED_EXCLUDE)" in x for x in scheduled)
+    scheduled = value("SCHEDULED_BUILD_ARGS")
+    expanded = scheduled.replace("$(COMBINED_EXCLUDE)", value("COMBINED_EXCLUDE"))
+    assert expanded.split() == list(PRODUCTION_BUILD_ARGS)
+    # the builds of `make run` and `make daily` use them, and no other build leaves tests out
+    builds = [x for x in makefile if "/dbt build" in x]
+    assert sum("dbt build $(SCHEDULED_BUILD_ARGS) " in x for x in builds) == 2
+    assert not any("--exclude" in x for x in builds)
 
 
 def test_the_post_hook_combines_the_tests_the_scheduled_builds_leave_out() -> None:
