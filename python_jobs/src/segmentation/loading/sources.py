@@ -44,6 +44,7 @@ from segmentation.io.warehouse import ensure_raw_tables
 from segmentation.loading.errors import LoadError
 from segmentation.loading.formats import FileFacts, SourceFile, discover_files, inspect_file
 from segmentation.loading.log import REJECTED_ROWS_TABLE, drop_work_tables, reason_summary
+from segmentation.loading.parsing import column_types, typed_value_sql
 from segmentation.loading.reading import (
     StagedTable,
     quote_identifier,
@@ -248,7 +249,7 @@ def _load_file(
         if mapping.source_name == CUSTOMERS:
             con.execute(_attribute_rows_sql(con, staged, fields, attributes, mapping))
         else:
-            con.execute(_event_rows_sql(staged, fields, mapping))
+            con.execute(_event_rows_sql(con, staged, fields, mapping))
         rejected = _write_rejected(con, staged, report.load_id)
         rejected += _write_malformed(con, staged, report.load_id)
         loaded = staged.rows_read - rejected
@@ -395,8 +396,19 @@ def _quoted(expression: str) -> str:
     return f"'''' || {expression} || ''''"
 
 
-def _event_rows_sql(staged: StagedTable, fields: dict[str, str], mapping: SourceMapping) -> str:
-    """The staged file with one checked row per line: customer, timestamp, type, kind, reason."""
+def _event_rows_sql(
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedTable,
+    fields: dict[str, str],
+    mapping: SourceMapping,
+) -> str:
+    """The staged file with one checked row per line: customer, timestamp, type, kind, reason.
+
+    A timestamp column the file already types (a Parquet TIMESTAMP or DATE) is taken as it is,
+    by the transaction log's rule (:func:`segmentation.loading.parsing.typed_value_sql`), rather
+    than written out as text and parsed back; ``occurred_text`` is then NULL. Any other column
+    is read as text.
+    """
     kinds = mapping.event_kind_map()
     cases = " ".join(
         f"when {quote_literal(event_type)} then {quote_literal(kind)}"
@@ -407,25 +419,33 @@ def _event_rows_sql(staged: StagedTable, fields: dict[str, str], mapping: Source
         if mapping.date_format
         else " (ISO, e.g. 2024-01-31 09:15:00; else state date_format in the mapping)"
     )
+    column = fields["occurred_at"]
+    typed = typed_value_sql("invoiced_at", column, column_types(con, staged.table)[column])
+    if typed:
+        occurred = f"cast(null as varchar) as occurred_text, {typed} as occurred_at"
+        parsed = ""
+    else:
+        occurred = f"{_text(column)} as occurred_text"
+        parsed = f"{_timestamp('occurred_text', mapping.date_format)} as occurred_at,"
     return f"""
         create temp table {ROWS_TABLE} as
         with lines as (
             select {staged.row_expr} as source_row,
                 {_text(fields["customer_id"])} as customer_id,
-                {_text(fields["occurred_at"])} as occurred_text,
+                {occurred},
                 {_text(fields["event_type"])} as event_type
             from {staged.table}
         ),
         parsed as (
             select *,
-                {_timestamp("occurred_text", mapping.date_format)} as occurred_at,
+                {parsed}
                 case event_type {cases} end as event_kind
             from lines
         )
         select *,
             case
                 when customer_id is null then 'customer id is empty'
-                when occurred_text is null then 'timestamp is empty'
+                when occurred_at is null and occurred_text is null then 'timestamp is empty'
                 when occurred_at is null then 'timestamp ' || {_quoted("occurred_text")}
                     || ' cannot be read{fmt.replace("'", "''")}'
                 when event_type is null then 'event type is empty'
@@ -451,8 +471,12 @@ def _write_rejected(con: duckdb.DuckDBPyConnection, staged: StagedTable, load_id
         select ?, ?, r.source_row, o.raw_values, r.reason
         from {ROWS_TABLE} as r
         inner join (
+            -- only the rejected lines are turned into JSON, not the whole file
             select {staged.row_expr} as source_row, json_object({pairs}) as raw_values
             from {staged.table}
+            where {staged.row_expr} in (
+                select source_row from {ROWS_TABLE} where reason is not null
+            )
         ) as o on r.source_row = o.source_row
         where r.reason is not null
         order by r.source_row

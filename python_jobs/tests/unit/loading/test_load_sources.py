@@ -169,6 +169,66 @@ def test_engagement_kinds_unknown_types_and_bad_timestamps(
     assert '"action":"teleport"' in raw
 
 
+def test_typed_parquet_timestamps_load_as_they_are_and_equal_the_same_events_as_text(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A Parquet TIMESTAMP (nanoseconds too) or DATE column is taken as typed, not parsed from
+    text: the mapping's date_format, written for the shop's CSV exports, does not apply to it,
+    and the rows equal those of the same events loaded from CSV text."""
+    events = [
+        ("1", "2024-03-01 10:00:00.123456789", "visit"),
+        ("1", "2024-03-02 09:00:00", "click"),
+        ("2", None, "visit"),
+        ("2", "2024-03-03 08:00:00", "pdp_view"),
+    ]
+    values = ", ".join(f"('{c}', {'NULL' if t is None else repr(t)}, '{a}')" for c, t, a in events)
+    source = f"select * from (values {values}) as e(user, ts, action)"
+    mapping = _write(tmp_path / "events.yml", EVENTS_MAPPING + "date_format: '%d/%m/%Y %H:%M'\n")
+    typed_file = tmp_path / "typed" / "events.parquet"
+    typed_file.parent.mkdir()
+    con.execute(
+        f"copy (select user, cast(ts as timestamp_ns) as ts, action from ({source})) "
+        f"to '{typed_file}' (format parquet)"
+    )
+    report = load_source(con, typed_file, SourceOptions("engagement", mapping))
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (4, 3, 1)
+    events_sql = (
+        "select customer_id, occurred_at, event_kind from raw.engagement_events order by source_row"
+    )
+    loaded = _rows(con, events_sql)
+    rejected = _rows(con, "select source_row, reason from raw.rejected_rows")
+    assert rejected == [(3, "timestamp is empty")]
+
+    # the same events as a shop's CSV export, in the mapping's date format
+    fresh = duckdb.connect()
+    ensure_raw_tables(fresh)
+    lines = ["user,ts,action"]
+    for customer, ts, action in events:
+        text = (
+            ""
+            if ts is None
+            else fresh.execute(
+                "select strftime(cast(? as timestamp), '%d/%m/%Y %H:%M')", [ts]
+            ).fetchall()[0][0]
+        )
+        lines.append(f"{customer},{text},{action}")
+    text_file = _write(tmp_path / "events.csv", "\n".join(lines) + "\n")
+    load_source(fresh, text_file, SourceOptions("engagement", mapping))
+    from_text = fresh.execute(events_sql).fetchall()
+    # the text has whole minutes; the typed values keep their seconds and microseconds
+    assert [(c, t.replace(second=0, microsecond=0), k) for c, t, k in loaded] == from_text
+    assert loaded[0][1].microsecond == 123456
+    date_file = tmp_path / "dates.parquet"
+    con.execute(
+        f"copy (select 'x' as user, date '2024-05-06' as ts, 'visit' as action) "
+        f"to '{date_file}' (format parquet)"
+    )
+    load_source(con, date_file, SourceOptions("engagement", mapping))
+    assert _rows(con, "select occurred_at from raw.engagement_events where customer_id = 'x'") == [
+        (fresh.execute("select timestamp '2024-05-06 00:00:00'").fetchall()[0][0],)
+    ]
+
+
 def test_a_second_load_skips_loaded_files_and_replaces_changed_ones_only_when_asked(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
