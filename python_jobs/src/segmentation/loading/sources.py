@@ -301,6 +301,32 @@ def _timestamp(text: str, date_format: str | None) -> str:
     return f"try_cast({text} as timestamp)"
 
 
+def _timestamp_items(
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedTable,
+    column: str | None,
+    date_format: str | None,
+    text: str,
+    value: str,
+) -> tuple[str, str]:
+    """SELECT items of a timestamp field read from ``column`` (None: the file has none).
+
+    Returns the items of the first CTE (the trimmed text as ``text``, and ``value`` itself when
+    it needs no parsing) and the item of the next CTE that parses ``value`` from ``text`` (with
+    its trailing comma; empty when there is nothing to parse). A column the file already types
+    (a Parquet TIMESTAMP or DATE) is taken as it is, by the transaction log's rule
+    (:func:`segmentation.loading.parsing.typed_value_sql`), not written out as text and parsed
+    back, so the mapping's ``date_format`` does not apply to it; its ``text`` is NULL.
+    """
+    if column is None:
+        typed = "cast(null as timestamp)"
+    else:
+        typed = typed_value_sql("invoiced_at", column, column_types(con, staged.table)[column])
+    if typed:
+        return f"cast(null as varchar) as {text}, {typed} as {value}", ""
+    return f"{_text(column)} as {text}", f"{_timestamp(text, date_format)} as {value},"
+
+
 def _known(text: str, mapping: SourceMapping) -> str:
     """A value with the mapping's missing values (e.g. ``Unknown``) as null."""
     if not mapping.missing_values:
@@ -341,7 +367,9 @@ def _attribute_rows_sql(
     value (missing values as null) and the reason a line is rejected (null: loaded)."""
     types = _attribute_types(con, staged, attributes, mapping)
     values = ",\n".join(f"{_known(_text(c), mapping)} as a{i}" for i, c in enumerate(attributes))
-    as_of = _text(fields["as_of_date"]) if "as_of_date" in fields else "null"
+    as_of, parsed_as_of = _timestamp_items(
+        con, staged, fields.get("as_of_date"), mapping.date_format, "as_of_text", "as_of_at"
+    )
     not_numbers = [
         f"when a{i} is not null and try_cast(a{i} as double) is null then "
         f"'attribute {name} is numeric but ' || {_quoted('a' + str(i))} || ' is not a number'"
@@ -353,13 +381,13 @@ def _attribute_rows_sql(
         with lines as (
             select {staged.row_expr} as source_row,
                 {_text(fields["customer_id"])} as customer_id,
-                {as_of} as as_of_text,
+                {as_of},
                 {values}
             from {staged.table}
         ),
         counted as (
             select *,
-                {_timestamp("as_of_text", mapping.date_format)} as as_of_at,
+                {parsed_as_of}
                 count(*) over (partition by customer_id) as customer_rows,
                 string_agg(cast(source_row as varchar), ', ') over (
                     partition by customer_id order by source_row
@@ -402,13 +430,8 @@ def _event_rows_sql(
     fields: dict[str, str],
     mapping: SourceMapping,
 ) -> str:
-    """The staged file with one checked row per line: customer, timestamp, type, kind, reason.
-
-    A timestamp column the file already types (a Parquet TIMESTAMP or DATE) is taken as it is,
-    by the transaction log's rule (:func:`segmentation.loading.parsing.typed_value_sql`), rather
-    than written out as text and parsed back; ``occurred_text`` is then NULL. Any other column
-    is read as text.
-    """
+    """The staged file with one checked row per line: customer, timestamp, type, kind, reason
+    (a typed timestamp column is taken as it is: :func:`_timestamp_items`)."""
     kinds = mapping.event_kind_map()
     cases = " ".join(
         f"when {quote_literal(event_type)} then {quote_literal(kind)}"
@@ -419,14 +442,9 @@ def _event_rows_sql(
         if mapping.date_format
         else " (ISO, e.g. 2024-01-31 09:15:00; else state date_format in the mapping)"
     )
-    column = fields["occurred_at"]
-    typed = typed_value_sql("invoiced_at", column, column_types(con, staged.table)[column])
-    if typed:
-        occurred = f"cast(null as varchar) as occurred_text, {typed} as occurred_at"
-        parsed = ""
-    else:
-        occurred = f"{_text(column)} as occurred_text"
-        parsed = f"{_timestamp('occurred_text', mapping.date_format)} as occurred_at,"
+    occurred, parsed = _timestamp_items(
+        con, staged, fields["occurred_at"], mapping.date_format, "occurred_text", "occurred_at"
+    )
     return f"""
         create temp table {ROWS_TABLE} as
         with lines as (

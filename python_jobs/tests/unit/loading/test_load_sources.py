@@ -229,6 +229,28 @@ def test_typed_parquet_timestamps_load_as_they_are_and_equal_the_same_events_as_
     assert midnight == [(dt.datetime(2024, 5, 6),)]
 
 
+def test_a_typed_parquet_as_of_date_loads_as_it_is_and_text_dates_follow_the_mapping(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The attributes' as-of date follows the events' rule: a Parquet DATE is taken as it is
+    (the mapping's date_format is for text), a text date is read with the mapping's format."""
+    mapping = _write(
+        tmp_path / "customers.yml",
+        "columns: {customer_id: household, as_of_date: snapshot}\ndate_format: '%d/%m/%Y'\n",
+    )
+    typed_file = tmp_path / "typed.parquet"
+    con.execute(
+        "copy (select * from (values ('1', date '2024-05-06', 'North'), ('2', NULL, 'South')) "
+        f"as c(household, snapshot, region)) to '{typed_file}' (format parquet)"
+    )
+    text_file = _write(tmp_path / "text.csv", "household,snapshot,region\n3,07/05/2024,East\n")
+    for path in (typed_file, text_file):
+        report = load_source(con, path, SourceOptions("customers", mapping))
+        assert report.rows_rejected == 0
+    dates = _rows(con, "select customer_id, as_of_date from raw.customer_attributes order by 1")
+    assert dates == [("1", dt.date(2024, 5, 6)), ("2", None), ("3", dt.date(2024, 5, 7))]
+
+
 def test_a_second_load_skips_loaded_files_and_replaces_changed_ones_only_when_asked(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
