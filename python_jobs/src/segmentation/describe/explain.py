@@ -61,6 +61,12 @@ class ExplanationInputError(ValueError):
     """The surrogate tree cannot be fitted; the message names the input and the cause."""
 
 
+def leaf_minimum(leaf_share: float, customers: int) -> int:
+    """The smallest leaf a tree fitted on ``customers`` customers may have: ``leaf_share`` of
+    them, rounded up, at least 1."""
+    return max(1, math.ceil(leaf_share * customers))
+
+
 def fit_rows(labels: np.ndarray, sample_size: int, random_state: int) -> np.ndarray:
     """Positions (ascending) of the customers a tree is fitted on: all of them when there are at
     most ``sample_size``, else a sample of that many, stratified by segment (every segment
@@ -132,7 +138,7 @@ class SegmentExplainer:
         )
         rows = fit_rows(labels, self.fit_sample_size, self.random_state)
         self.fit_customers_ = int(rows.size)
-        self.min_samples_leaf_ = max(1, math.ceil(self.min_leaf_share * rows.size))
+        self.min_samples_leaf_ = leaf_minimum(self.min_leaf_share, rows.size)
         self.tree_ = self._new_tree().fit(matrix[rows], labels[rows])
         self.n_segments_ = len(np.unique(labels))
         self.fidelity_ = float(np.mean(self.tree_.predict(matrix) == labels))
@@ -156,8 +162,6 @@ class SegmentExplainer:
         """
         labels = np.asarray(segment_ids, dtype="int64")
         matrix = numeric_matrix(features)
-        # the folds' trees keep the leaf share of the customers they split
-        min_samples_leaf = max(1, math.ceil(self.min_leaf_share * len(labels)))
         if len(labels) > sample_size:
             matrix, labels = resample(
                 matrix,
@@ -167,7 +171,8 @@ class SegmentExplainer:
                 stratify=labels,
                 random_state=self.random_state,
             )
-            min_samples_leaf = max(1, math.ceil(self.min_leaf_share * sample_size))
+        # the folds' trees keep the leaf share of the customers they split
+        min_samples_leaf = leaf_minimum(self.min_leaf_share, len(labels))
         smallest = int(np.unique(labels, return_counts=True)[1].min()) if len(labels) else 0
         folds = min(CV_FOLDS, smallest)
         if folds < 2:

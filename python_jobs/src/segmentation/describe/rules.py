@@ -18,7 +18,6 @@ The rules describe the segments; they do not assign them (the kept model does).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -32,6 +31,7 @@ from segmentation.describe.explain import (
     Bounds,
     condition_text,
     fit_rows,
+    leaf_minimum,
     numeric_matrix,
     path_bounds,
     rounded_bounds,
@@ -105,7 +105,7 @@ def fit_segment_rule(
     matrix = numeric_matrix(table)
     target = labels == segment_id
     fitted = matrix if fit_on is None else matrix[fit_on]
-    min_leaf = max(1, math.ceil(min_leaf_share * fitted.shape[0]))
+    min_leaf = leaf_minimum(min_leaf_share, fitted.shape[0])
     tree = DecisionTreeClassifier(
         max_depth=MAX_CONDITIONS,
         min_samples_leaf=min_leaf,
